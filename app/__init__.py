@@ -1,0 +1,1 @@
+"""BookingTMS Desk: the front-desk application and its sync service."""

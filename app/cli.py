@@ -1,0 +1,186 @@
+"""``bookingtms …``: the service, the desk, the demo, and operator commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from app.domain.roles import Role
+from app.server.core.errors import AppError
+from app.server.core.settings import Settings
+
+
+class CommandError(Exception):
+    """A command could not do what was asked; the message says why."""
+
+
+def _run_db(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, Any]]) -> Any:
+    """Run ``work(db)`` against the migrated database."""
+    from app.server.core.db import Database
+    from app.server.core.runtime import database_url
+    from app.server.db.migrate import is_up_to_date
+
+    with database_url(settings) as url:
+        if not is_up_to_date(url):
+            raise CommandError("The database is not migrated. Run: bookingtms migrate")
+
+        async def main() -> Any:
+            db = Database(url, pool_size=2)
+            try:
+                return await work(db)
+            finally:
+                await db.dispose()
+
+        return asyncio.run(main())
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
+    from app.server.core.runtime import database_url
+    from app.server.db.migrate import database_revision, head_revision, upgrade
+
+    with database_url(settings) as url:
+        before = database_revision(url)
+        upgrade(url)
+        print(f"Database migrated from {before or 'empty'} to {head_revision()}.")
+
+
+def cmd_server(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from app.server.core.app import create_app
+    from app.server.core.runtime import database_url
+    from app.server.db.migrate import is_up_to_date, upgrade
+
+    settings = settings.model_copy(
+        update={"host": args.host or settings.host, "port": args.port or settings.port}
+    )
+    with database_url(settings) as url:
+        if not is_up_to_date(url):
+            if not args.migrate:
+                raise CommandError(
+                    "The database is not migrated. Run: bookingtms migrate "
+                    "(or start with: bookingtms server --migrate)"
+                )
+            upgrade(url)
+        uvicorn.run(
+            create_app(settings, url),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            proxy_headers=True,
+        )
+
+
+def cmd_create_org(args: argparse.Namespace, settings: Settings) -> None:
+    from app.server.admin import create_organization
+
+    async def work(db: Any) -> Any:
+        return await create_organization(
+            db,
+            name=args.name,
+            slug=args.slug,
+            timezone=args.timezone,
+            currency=args.currency,
+        )
+
+    org = _run_db(settings, work)
+    print(f"Created organization {org.name} ({org.slug}).")
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            raise CommandError("The passwords do not match.")
+    if not password:
+        raise CommandError("No password given.")
+    return password
+
+
+def cmd_create_user(args: argparse.Namespace, settings: Settings) -> None:
+    from app.server.admin import create_staff_user
+
+    password = _read_password(args)
+
+    async def work(db: Any) -> Any:
+        return await create_staff_user(
+            db,
+            org_slug=args.org,
+            email=args.email,
+            name=args.name or args.email.split("@")[0],
+            role=Role(args.role),
+            password=password,
+        )
+
+    user = _run_db(settings, work)
+    print(f"Created {user.role} {user.email}.")
+
+
+def cmd_generate_sessions(args: argparse.Namespace, settings: Settings) -> None:
+    from app.server.admin import generate_all_sessions
+
+    async def work(db: Any) -> Any:
+        return await generate_all_sessions(db, args.days)
+
+    for slug, count in _run_db(settings, work).items():
+        print(f"{slug}: {count} new sessions")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bookingtms", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+
+    server = sub.add_parser("server", help="run the sync service")
+    server.add_argument("--host")
+    server.add_argument("--port", type=int)
+    server.add_argument("--migrate", action="store_true", help="migrate first if needed")
+    server.set_defaults(func=cmd_server)
+
+    org = sub.add_parser("create-org", help="create an organization and its first venue")
+    org.add_argument("--name", required=True)
+    org.add_argument("--slug", required=True)
+    org.add_argument("--timezone", default="UTC", help="IANA zone of the venue")
+    org.add_argument("--currency", default="USD")
+    org.set_defaults(func=cmd_create_org)
+
+    user = sub.add_parser("create-user", help="create a staff account (password on stdin)")
+    user.add_argument("--org", required=True, help="organization slug")
+    user.add_argument("--email", required=True)
+    user.add_argument("--name")
+    user.add_argument("--role", required=True, choices=[r.value for r in Role])
+    user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    user.set_defaults(func=cmd_create_user)
+
+    gen = sub.add_parser("generate-sessions", help="create sessions from weekly schedules")
+    gen.add_argument("--days", type=int, default=30)
+    gen.set_defaults(func=cmd_generate_sessions)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``bookingtms`` command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args.func(args, Settings())
+    except (CommandError, AppError) as exc:
+        print(f"bookingtms {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

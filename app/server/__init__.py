@@ -1,0 +1,1 @@
+"""The sync service: FastAPI over PostgreSQL, one package per domain."""

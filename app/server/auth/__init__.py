@@ -1,0 +1,1 @@
+"""Staff identity: passwords, login tokens, roles, and the request's principal."""

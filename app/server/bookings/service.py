@@ -1,0 +1,344 @@
+"""Booking use cases: desk bookings, lifecycle actions with their capacity effect, stats.
+
+Services never commit; the caller's transaction does. Every change writes a timeline row
+and keeps the customer's analytics true in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.booking_numbers import new_booking_number
+from app.domain.lifecycle import (
+    Action,
+    BookingStatus,
+    PaymentStatus,
+    TransitionError,
+    capacity_delta,
+    check_action,
+    undo_check_in_allowed,
+)
+from app.domain.money import format_amount
+from app.server.bookings import repository
+from app.server.bookings.events import Actor, record_event
+from app.server.core.errors import Conflict, Invalid, NotFound
+from app.server.customers import service as customers
+from app.server.db.models import Activity, ActivitySession, Booking, Venue
+from app.server.sessions.repository import organization_timezone
+
+NUMBER_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class DeskBookingRequest:
+    """What staff enter for a booking taken at the desk or on the phone."""
+
+    session_id: uuid.UUID
+    adult_count: int
+    child_count: int
+    email: str
+    first_name: str
+    last_name: str
+    phone: str | None
+    special_requests: str
+    source: str
+
+
+def _local_today(timezone: str, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+async def _load_session(
+    session: AsyncSession, session_id: uuid.UUID
+) -> tuple[ActivitySession, Activity, Venue]:
+    row = (
+        await session.execute(
+            select(ActivitySession, Activity, Venue)
+            .join(Activity, Activity.id == ActivitySession.activity_id)
+            .join(Venue, Venue.id == Activity.venue_id)
+            .where(ActivitySession.id == session_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("No such session.")
+    return row[0], row[1], row[2]
+
+
+async def _insert_with_number(session: AsyncSession, booking: Booking) -> None:
+    """Insert the booking, drawing another number on the (rare) collision."""
+    for _ in range(NUMBER_ATTEMPTS):
+        booking.booking_number = new_booking_number()
+        try:
+            async with session.begin_nested():
+                session.add(booking)
+                await session.flush()
+            return
+        except IntegrityError as exc:
+            if "uq_bookings_organization_id_booking_number" not in str(exc.orig):
+                raise
+    raise Conflict("Could not allocate a booking number; please try again.")  # pragma: no cover
+
+
+async def create_desk_booking(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    req: DeskBookingRequest,
+    actor: Actor,
+    now: datetime | None = None,
+) -> Booking:
+    """Reserve seats and create a confirmed, unpaid booking (payment comes later)."""
+    now = now or datetime.now(UTC)
+    slot, activity, venue = await _load_session(session, req.session_id)
+    party = req.adult_count + req.child_count
+    if req.adult_count < activity.min_adults:
+        raise Invalid(
+            f"{activity.name} needs at least {activity.min_adults} adult"
+            f"{'s' if activity.min_adults > 1 else ''}."
+        )
+    if slot.ends_at <= now:
+        raise Invalid("This session is over; choose a later one.", code="session_past")
+    if party > slot.capacity:
+        raise Invalid(f"A party of {party} does not fit a session of {slot.capacity} seats.")
+
+    if await repository.reserve_seats(session, slot.id, party) is None:
+        await session.refresh(slot)
+        remaining = max(slot.capacity - slot.reserved, 0)
+        if slot.status != "open":
+            raise Conflict("This session is closed for booking.", code="session_closed")
+        raise Conflict(
+            f"Only {remaining} seat{'s' if remaining != 1 else ''} left in this session.",
+            code="session_full",
+            remaining=remaining,
+        )
+
+    customer = await customers.find_or_create(
+        session,
+        organization_id,
+        email=req.email,
+        first_name=req.first_name,
+        last_name=req.last_name,
+        phone=req.phone,
+        created_via="walk_in" if req.source == "walk_in" else "admin",
+    )
+    if customer.status == "blocked":
+        raise Conflict("This customer is blocked from booking.", code="customer_blocked")
+
+    zone = ZoneInfo(venue.timezone)
+    local_start, local_end = slot.starts_at.astimezone(zone), slot.ends_at.astimezone(zone)
+    subtotal = req.adult_count * activity.adult_price + req.child_count * activity.child_price
+    booking = Booking(
+        organization_id=organization_id,
+        venue_id=venue.id,
+        activity_id=activity.id,
+        customer_id=customer.id,
+        session_id=slot.id,
+        booking_date=local_start.date(),
+        start_time=local_start.time().replace(tzinfo=None),
+        end_time=local_end.time().replace(tzinfo=None),
+        party_size=party,
+        adult_count=req.adult_count,
+        child_count=req.child_count,
+        guests_arrived=0,
+        currency=activity.currency,
+        adult_unit_amount=activity.adult_price,
+        child_unit_amount=activity.child_price,
+        subtotal_amount=subtotal,
+        discount_amount=0,
+        total_amount=subtotal,
+        amount_paid=0,
+        refunded_amount=0,
+        status=BookingStatus.CONFIRMED.value,
+        # A free booking has nothing to pay.
+        payment_status=(PaymentStatus.PAID if subtotal == 0 else PaymentStatus.UNPAID).value,
+        source=req.source,
+        special_requests=req.special_requests,
+        notes="",
+        confirmed_at=now,
+        created_by=actor.id,
+        created_at=now,
+    )
+    await _insert_with_number(session, booking)
+    await record_event(
+        session,
+        booking,
+        "created",
+        actor,
+        to_status=booking.status,
+        message=f"Booked at the desk for {party} ({req.adult_count} adults, "
+        f"{req.child_count} children).",
+    )
+    await customers.refresh_analytics(
+        session, customer.id, _local_today(venue.timezone, now), venue.timezone
+    )
+    return booking
+
+
+async def _venue_timezone(session: AsyncSession, booking: Booking) -> str:
+    tz = await session.scalar(select(Venue.timezone).where(Venue.id == booking.venue_id))
+    return tz or await organization_timezone(session)
+
+
+def unpaid_balance(booking: Booking) -> int:
+    """What is still owed on the booking, in minor units."""
+    return max(booking.total_amount - (booking.amount_paid - booking.refunded_amount), 0)
+
+
+def describe_date(day: date, today: date) -> str:
+    """ "Sat 30 Nov" (with the year when it is not this year's)."""
+    return f"{day:%a} {day.day} {day:%b}" + ("" if day.year == today.year else f" {day.year}")
+
+
+async def apply_action(
+    session: AsyncSession,
+    booking_id: uuid.UUID,
+    action: Action,
+    actor: Actor,
+    *,
+    reason: str | None = None,
+    guests_arrived: int | None = None,
+    override_unpaid: bool = False,
+    now: datetime | None = None,
+) -> Booking:
+    """Move a booking through its lifecycle, with capacity and timeline in one transaction."""
+    now = now or datetime.now(UTC)
+    booking = await repository.get(session, booking_id, lock=True)
+    if booking is None:
+        raise NotFound("No such booking.")
+    current = BookingStatus(booking.status)
+    target = check_action(action, current)
+    timezone = await _venue_timezone(session, booking)
+    today = _local_today(timezone, now)
+
+    if action is Action.CHECK_IN:
+        if booking.booking_date != today:
+            raise Conflict(
+                f"Booking is for {describe_date(booking.booking_date, today)}.",
+                code="not_today",
+                booking_date=booking.booking_date.isoformat(),
+            )
+        due = unpaid_balance(booking)
+        if due and not override_unpaid:
+            raise Conflict(
+                f"Unpaid: {format_amount(due, booking.currency)} due.",
+                code="unpaid",
+                balance_due=due,
+            )
+        arrived = booking.party_size if guests_arrived is None else guests_arrived
+        if not 1 <= arrived <= booking.party_size:
+            raise Invalid(f"Guests arrived must be between 1 and {booking.party_size}.")
+        booking.guests_arrived = arrived
+        booking.checked_in_at = now
+        booking.checked_in_by = actor.id
+    elif action is Action.UNDO_CHECK_IN:
+        assert booking.checked_in_at is not None
+        if not undo_check_in_allowed(booking.checked_in_at, now, timezone):
+            raise TransitionError(
+                current, target, "A check-in can only be undone on the day it was made."
+            )
+        booking.guests_arrived = 0
+        booking.checked_in_at = None
+        booking.checked_in_by = None
+    elif action is Action.NO_SHOW:
+        slot_start = await session.scalar(
+            select(ActivitySession.starts_at).where(ActivitySession.id == booking.session_id)
+        )
+        if slot_start is not None and slot_start > now:
+            raise Conflict(
+                "A booking can only be marked no-show once its session has started.",
+                code="too_early",
+            )
+    elif action is Action.CANCEL:
+        if not reason:
+            raise Invalid("Give a reason for the cancellation.")
+        booking.cancelled_at = now
+        booking.cancelled_by = actor.id
+        booking.cancel_reason = reason
+
+    delta = capacity_delta(current, target, booking.party_size)
+    if delta < 0:
+        await repository.release_seats(session, booking.session_id, -delta)
+    elif delta > 0:  # pragma: no cover - no staff action re-takes seats
+        raise Conflict("This action would need seats again.")
+    booking.status = target.value
+    await session.flush()
+    await record_event(
+        session,
+        booking,
+        action.value,
+        actor,
+        from_status=current.value,
+        to_status=target.value,
+        message=reason or "",
+        data={"guests_arrived": booking.guests_arrived} if action is Action.CHECK_IN else {},
+    )
+    if booking.customer_id:
+        await customers.refresh_analytics(session, booking.customer_id, today, timezone)
+    return booking
+
+
+async def set_guests_arrived(
+    session: AsyncSession, booking_id: uuid.UUID, guests: int, actor: Actor
+) -> Booking:
+    """Record more of a checked-in party arriving (parties arrive in parts)."""
+    booking = await repository.get(session, booking_id, lock=True)
+    if booking is None:
+        raise NotFound("No such booking.")
+    if booking.status != BookingStatus.CHECKED_IN:
+        raise Conflict("Only a checked-in booking has guests arriving.", code="not_checked_in")
+    if not 1 <= guests <= booking.party_size:
+        raise Invalid(f"Guests arrived must be between 1 and {booking.party_size}.")
+    before = booking.guests_arrived
+    booking.guests_arrived = guests
+    await session.flush()
+    await record_event(
+        session,
+        booking,
+        "guests_arrived",
+        actor,
+        message=f"{guests} of {booking.party_size} arrived (was {before}).",
+        data={"guests_arrived": guests, "before": before},
+    )
+    return booking
+
+
+@dataclass(frozen=True, slots=True)
+class BookingStats:
+    """The Bookings page header."""
+
+    today: int
+    this_week: int
+    revenue: int
+    currency: str
+    revenue_from: date
+    revenue_to: date
+
+
+async def stats(
+    session: AsyncSession,
+    currency: str,
+    revenue_from: date | None,
+    revenue_to: date | None,
+    now: datetime | None = None,
+) -> BookingStats:
+    """Today's and this week's bookings (venue dates) and revenue for a range (default: week)."""
+    today = _local_today(await organization_timezone(session), now or datetime.now(UTC))
+    week_start = today - timedelta(days=today.weekday())
+    week_end = week_start + timedelta(days=6)
+    first, last = revenue_from or week_start, revenue_to or week_end
+    if last < first:
+        raise Invalid("The revenue range ends before it starts.")
+    return BookingStats(
+        today=await repository.count_between(session, today, today),
+        this_week=await repository.count_between(session, week_start, week_end),
+        revenue=await repository.revenue_between(session, first, last),
+        currency=currency,
+        revenue_from=first,
+        revenue_to=last,
+    )

@@ -1,0 +1,1 @@
+"""Settings, errors, database plumbing and the application factory."""

@@ -1,0 +1,1 @@
+"""Customers: lookup by e-mail, analytics and segments, notes, merging."""

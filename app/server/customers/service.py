@@ -1,0 +1,139 @@
+"""Customer use cases: find or create, keep analytics true, update, merge."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.lifecycle import BookingStatus
+from app.domain.segmentation import BookingFact, analyse
+from app.server.core.errors import Conflict, Invalid, NotFound
+from app.server.customers import repository
+from app.server.db.models import Booking, Customer
+
+
+async def find_or_create(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    phone: str | None,
+    created_via: str,
+) -> Customer:
+    """The customer with this e-mail, created on first sight; safe under concurrency."""
+    await session.execute(
+        insert(Customer)
+        .values(
+            organization_id=organization_id,
+            email=email.strip(),
+            first_name=first_name,
+            last_name=last_name,
+            phone=phone,
+            created_via=created_via,
+            segment="new",
+            status="active",
+            notes="",
+            total_bookings=0,
+            total_spent=0,
+            average_booking_value=0,
+            lifetime_value=0,
+        )
+        .on_conflict_do_nothing(
+            index_elements=[Customer.organization_id, func.lower(Customer.email)],
+            index_where=Customer.merged_into_id.is_(None),
+        )
+    )
+    customer = await repository.by_email(session, email, lock=True)
+    if customer is None:  # pragma: no cover - the insert above guarantees a row
+        raise NotFound("Customer could not be created.")
+    if phone and not customer.phone:
+        customer.phone = phone
+    return customer
+
+
+async def refresh_analytics(
+    session: AsyncSession, customer_id: uuid.UUID, today: date, timezone: str
+) -> Customer:
+    """Recompute totals, dates and segment from the customer's bookings, in this transaction."""
+    customer = await repository.get(session, customer_id, lock=True)
+    if customer is None:
+        raise NotFound("No such customer.")
+    zone = ZoneInfo(timezone)
+    facts = [
+        BookingFact(
+            booked_on=b.created_at.astimezone(zone).date(),
+            visit_date=b.booking_date,
+            amount_paid=b.amount_paid - b.refunded_amount,
+            status=BookingStatus(b.status),
+        )
+        for b in await repository.bookings_of(session, customer_id)
+    ]
+    figures = analyse(facts, today)
+    customer.total_bookings = figures.total_bookings
+    customer.total_spent = figures.total_spent
+    customer.average_booking_value = figures.average_booking_value
+    customer.lifetime_value = figures.lifetime_value
+    customer.first_booking_date = figures.first_booking_date
+    customer.last_booking_date = figures.last_booking_date
+    customer.last_activity_date = figures.last_activity_date
+    customer.segment = figures.segment.value
+    return customer
+
+
+async def update_customer(
+    session: AsyncSession, customer_id: uuid.UUID, changes: dict[str, object]
+) -> Customer:
+    """Apply edits of contact details, notes and status; e-mail stays unique."""
+    customer = await repository.get(session, customer_id, lock=True)
+    if customer is None or customer.merged_into_id is not None:
+        raise NotFound("No such customer.")
+    email = changes.get("email")
+    if isinstance(email, str) and email.lower() != customer.email.lower():
+        other = await repository.by_email(session, email)
+        if other is not None and other.id != customer.id:
+            raise Conflict(
+                f"Another customer already uses {email}; merge the two instead.",
+                code="email_taken",
+                other_customer_id=str(other.id),
+            )
+    for field, value in changes.items():
+        setattr(customer, field, value)
+    return customer
+
+
+async def merge(
+    session: AsyncSession,
+    keep_id: uuid.UUID,
+    merge_ids: list[uuid.UUID],
+    today: date,
+    timezone: str,
+) -> Customer:
+    """Move the bookings of ``merge_ids`` to ``keep_id`` and point the merged records at it."""
+    if keep_id in merge_ids:
+        raise Invalid("A customer cannot be merged into itself.")
+    keep = await repository.get(session, keep_id, lock=True)
+    if keep is None or keep.merged_into_id is not None:
+        raise NotFound("No such customer to keep.")
+    notes = [keep.notes] if keep.notes else []
+    for merge_id in merge_ids:
+        other = await repository.get(session, merge_id, lock=True)
+        if other is None or other.merged_into_id is not None:
+            raise NotFound(f"No such customer to merge: {merge_id}.")
+        await session.execute(
+            update(Booking).where(Booking.customer_id == other.id).values(customer_id=keep.id)
+        )
+        other.merged_into_id = keep.id
+        other.status = "inactive"
+        if other.notes:
+            notes.append(other.notes)
+        if not keep.phone and other.phone:
+            keep.phone = other.phone
+    keep.notes = "\n\n".join(notes)
+    return await refresh_analytics(session, keep.id, today, timezone)

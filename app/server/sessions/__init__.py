@@ -1,0 +1,1 @@
+"""Activities, their weekly schedules and the dated sessions generated from them."""
