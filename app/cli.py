@@ -39,6 +39,28 @@ def _run_db(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, Any]])
         return asyncio.run(main())
 
 
+def _serve(settings: Settings, url: str) -> None:
+    """Run the service until Ctrl+C or SIGTERM, then return so the caller can clean up.
+
+    uvicorn re-raises the signal that stopped it; turning SIGTERM into SystemExit lets the
+    embedded PostgreSQL be stopped by the ``with`` around us instead of being orphaned.
+    """
+    import signal
+
+    import uvicorn
+
+    from app.server.core.app import create_app
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    uvicorn.run(
+        create_app(settings, url),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+
+
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
     from app.server.core.runtime import database_url
     from app.server.db.migrate import database_revision, head_revision, upgrade
@@ -50,9 +72,6 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_server(args: argparse.Namespace, settings: Settings) -> None:
-    import uvicorn
-
-    from app.server.core.app import create_app
     from app.server.core.runtime import database_url
     from app.server.db.migrate import is_up_to_date, upgrade
 
@@ -67,13 +86,7 @@ def cmd_server(args: argparse.Namespace, settings: Settings) -> None:
                     "(or start with: bookingtms server --migrate)"
                 )
             upgrade(url)
-        uvicorn.run(
-            create_app(settings, url),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            proxy_headers=True,
-        )
+        _serve(settings, url)
 
 
 def cmd_create_org(args: argparse.Namespace, settings: Settings) -> None:
@@ -133,6 +146,35 @@ def cmd_generate_sessions(args: argparse.Namespace, settings: Settings) -> None:
         print(f"{slug}: {count} new sessions")
 
 
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    """Everything embedded: database, migrations, the demo venue, and the service."""
+    from app.server.core.runtime import database_url
+    from app.server.db.migrate import upgrade
+    from app.server.demo_data import DEMO_FRONT_DESK, DEMO_MANAGER, ensure_demo_organization
+
+    with database_url(settings) as url:
+        upgrade(url)
+
+        async def seed() -> str:
+            from app.server.core.db import Database
+
+            db = Database(url, pool_size=2)
+            try:
+                return await ensure_demo_organization(db)
+            finally:
+                await db.dispose()
+
+        password = asyncio.run(seed())
+        base = f"http://{settings.host}:{settings.port}"
+        print(
+            f"\nBookingTMS demo service on {base} (API docs: {base}/docs)\n"
+            f"  manager:    {DEMO_MANAGER}\n  front desk: {DEMO_FRONT_DESK}\n"
+            f"  password for this run: {password}\n",
+            flush=True,
+        )
+        _serve(settings, url)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bookingtms", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -161,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     user.set_defaults(func=cmd_create_user)
+
+    sub.add_parser("demo", help="run everything embedded with the demo venue").set_defaults(
+        func=cmd_demo
+    )
 
     gen = sub.add_parser("generate-sessions", help="create sessions from weekly schedules")
     gen.add_argument("--days", type=int, default=30)

@@ -6,6 +6,7 @@ rows: row-level security isolates them exactly as it isolates real venues.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from app.server.db.models import (
 )
 
 PASSWORD = "correct horse battery staple"
+_session_offsets = itertools.count()
 
 
 @cache
@@ -120,7 +122,10 @@ async def make_session(
     starts_at: datetime | None = None, capacity: int | None = None,
 ) -> uuid.UUID:
     """A session of the org's activity, by default starting two hours from now."""
-    start = starts_at or (datetime.now(UTC) + starts_in).replace(microsecond=0)
+    # A distinct second per call keeps (activity, starts_at) unique within a test.
+    start = starts_at or (datetime.now(UTC) + starts_in).replace(microsecond=0) + timedelta(
+        seconds=next(_session_offsets)
+    )
     async with db.tenant(org.id) as s:
         activity = await s.get_one(Activity, org.activity_id)
         row = ActivitySession(

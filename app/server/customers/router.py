@@ -56,6 +56,7 @@ async def list_customers(
 
 
 async def _detail(session: AsyncSession, customer: Customer) -> CustomerDetail:
+    await session.refresh(customer)  # triggers set updated_at; read what the database holds
     page = await bookings_repository.list_page(
         session,
         bookings_repository.BookingFilter(customer_id=customer.id),
@@ -100,7 +101,6 @@ async def update_customer(
             raise Invalid(f"{required} cannot be empty.")
     async with db.tenant(principal.organization_id) as session:
         customer = await service.update_customer(session, customer_id, changes)
-        await session.flush()
         return await _detail(session, customer)
 
 
@@ -111,5 +111,4 @@ async def merge_customers(body: CustomerMerge, principal: ManagerUser, db: DbDep
         tz = await organization_timezone(session)
         today = datetime.now(UTC).astimezone(ZoneInfo(tz)).date()
         kept = await service.merge(session, body.keep_id, body.merge_ids, today, tz)
-        await session.flush()
         return await _detail(session, kept)

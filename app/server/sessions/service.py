@@ -31,7 +31,9 @@ async def generate_sessions(
         zone = ZoneInfo(venues[activity.venue_id].timezone)
         for offset in range(days):
             day = start + timedelta(days=offset)
-            if day.weekday() != rule.weekday or day < rule.valid_from:
+            if day.weekday() != rule.weekday:
+                continue
+            if rule.valid_from is not None and day < rule.valid_from:
                 continue
             if rule.valid_until is not None and day > rule.valid_until:
                 continue

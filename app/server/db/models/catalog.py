@@ -17,7 +17,6 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import UUID
@@ -74,7 +73,7 @@ class ActivitySchedule(TenantMixin, Base):
     weekday: Mapped[int] = mapped_column(SmallInteger)  # Monday = 0, as in Python
     start_time: Mapped[time] = mapped_column(Time)
     capacity: Mapped[int | None] = mapped_column(Integer)  # None: the activity's capacity
-    valid_from: Mapped[date] = mapped_column(Date, server_default=func.current_date())
+    valid_from: Mapped[date | None] = mapped_column(Date)  # None: from the start
     valid_until: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = created_at()
 

@@ -491,7 +491,7 @@ def upgrade() -> None:
         sa.Column("weekday", sa.SmallInteger(), nullable=False),
         sa.Column("start_time", sa.Time(), nullable=False),
         sa.Column("capacity", sa.Integer(), nullable=True),
-        sa.Column("valid_from", sa.Date(), server_default=sa.text("CURRENT_DATE"), nullable=False),
+        sa.Column("valid_from", sa.Date(), nullable=True),
         sa.Column("valid_until", sa.Date(), nullable=True),
         sa.Column(
             "created_at",
