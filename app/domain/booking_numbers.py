@@ -11,7 +11,7 @@ import re
 import secrets
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
-_PATTERN = re.compile(rf"^BK-[{ALPHABET}]{{6}}-[{ALPHABET}]{{4}}$")
+_PATTERN = re.compile(rf"BK-[{ALPHABET}]{{6}}-[{ALPHABET}]{{4}}")
 
 
 def new_booking_number() -> str:
@@ -23,7 +23,7 @@ def new_booking_number() -> str:
 
 def is_booking_number(text: str) -> bool:
     """Whether ``text`` is exactly a well-formed booking number."""
-    return bool(_PATTERN.match(text))
+    return bool(_PATTERN.fullmatch(text))
 
 
 def normalize_booking_number(text: str) -> str | None:
@@ -32,8 +32,11 @@ def normalize_booking_number(text: str) -> str | None:
     Accepts lower case, spaces, missing dashes, and a leading "BK"; maps nothing silently
     into the alphabet (a typo stays a non-match rather than matching someone else's booking).
     """
+    if not text.isascii():
+        return None
     compact = re.sub(r"[\s\-_]", "", text.strip().upper())
-    if compact.startswith("BK"):
+    # "BK" is a prefix only when it is extra: B and K are also in the alphabet.
+    if len(compact) == 12 and compact.startswith("BK"):
         compact = compact[2:]
     if len(compact) != 10 or any(c not in ALPHABET for c in compact):
         return None

@@ -68,14 +68,12 @@ def decide(
     status = booking.status
     if status is BookingStatus.CHECKED_IN or status is BookingStatus.COMPLETED:
         when = (
-            booking.checked_in_at.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
+            booking.checked_in_at.astimezone(ZoneInfo(timezone)).strftime("at %H:%M")
             if booking.checked_in_at
             else "earlier"
         )
         who = f" by {booking.checked_in_by_name}" if booking.checked_in_by_name else ""
-        return CheckInAnswer(
-            CheckInResult.ALREADY_CHECKED_IN, f"Already checked in at {when}{who}."
-        )
+        return CheckInAnswer(CheckInResult.ALREADY_CHECKED_IN, f"Already checked in {when}{who}.")
     if status is BookingStatus.CANCELLED:
         return CheckInAnswer(CheckInResult.CANCELLED, "This booking was cancelled.")
     if status in (BookingStatus.EXPIRED, BookingStatus.PAYMENT_FAILED):

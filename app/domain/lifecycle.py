@@ -118,7 +118,7 @@ def check_transition(current: BookingStatus, target: BookingStatus) -> None:
     if current == target:
         reason = f"The booking is already {now}."
     elif current in TERMINAL:
-        reason = f"The booking is {now}; a {now} booking cannot become {then}."
+        reason = f"The booking is {now} and can no longer become {then}."
     else:
         allowed = ", ".join(sorted(STATUS_RULES[s].label.lower() for s in TRANSITIONS[current]))
         reason = f"A {now} booking cannot become {then} (it can become: {allowed})."
@@ -126,10 +126,9 @@ def check_transition(current: BookingStatus, target: BookingStatus) -> None:
 
 
 def capacity_delta(current: BookingStatus, target: BookingStatus, party_size: int) -> int:
-    """Seats the session gains (negative) or frees (positive) when a booking moves.
+    """The change to the session's ``reserved`` count when a booking moves.
 
-    Returned as the change to the session's ``reserved`` count: +party when the booking
-    starts holding seats, −party when it stops, 0 otherwise.
+    +party when the booking starts holding seats, −party when it stops, 0 otherwise.
     """
     held_before = STATUS_RULES[current].holds_capacity
     held_after = STATUS_RULES[target].holds_capacity

@@ -8,40 +8,53 @@ from dataclasses import dataclass
 _EXPONENTS = {
     "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
     "PYG": 0, "RWF": 0, "UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    "UYI": 0, "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    "CLF": 4, "UYW": 4,
 }  # fmt: skip
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "AUD": "A$", "JPY": "¥"}
+# Currencies shown with a symbol; every other one is shown with its code ("JPY 4,000").
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "AUD": "A$"}
 
 
 class CurrencyMismatch(ValueError):
     """Two amounts in different currencies were combined."""
 
 
+def normalize_currency(currency: str) -> str:
+    """``currency`` upper-cased, or :class:`ValueError` unless it is three ASCII letters."""
+    code = currency.strip().upper()
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
+        raise ValueError(f"not an ISO 4217 currency code: {currency!r}")
+    return code
+
+
 def exponent(currency: str) -> int:
     """Number of decimal places of ``currency`` (USD 2, JPY 0, KWD 3)."""
-    return _EXPONENTS.get(currency.upper(), 2)
+    return _EXPONENTS.get(normalize_currency(currency), 2)
 
 
 def format_amount(minor: int, currency: str) -> str:
-    """``4000, "USD"`` → ``"$40.00"``; unknown symbols fall back to the ISO code."""
-    places = exponent(currency)
+    """``4000, "USD"`` → ``"$40.00"``; ``4000, "JPY"`` → ``"JPY 4,000"``."""
+    if isinstance(minor, bool) or not isinstance(minor, int):
+        raise TypeError(f"amounts are integers in minor units, not {type(minor).__name__}")
+    code = normalize_currency(currency)
+    places = exponent(code)
     sign = "-" if minor < 0 else ""
     whole, frac = divmod(abs(minor), 10**places)
     number = f"{whole:,}" + (f".{frac:0{places}d}" if places else "")
-    code = currency.upper()
     symbol = _SYMBOLS.get(code)
-    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {code}"
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{code} {number}"
 
 
 def parse_amount(text: str, currency: str) -> int:
     """Parse a typed amount ("40", "40.5", "$1,040.50") into minor units, exactly."""
     cleaned = text.strip().replace(",", "")
-    for symbol in _SYMBOLS.values():
+    # Longest first, so "CA$" is not read as "CA" + "$".
+    for symbol in sorted(_SYMBOLS.values(), key=len, reverse=True):
         cleaned = cleaned.replace(symbol, "")
-    cleaned = cleaned.replace(currency.upper(), "").strip()
+    cleaned = cleaned.replace(normalize_currency(currency), "").strip()
     places = exponent(currency)
     negative = cleaned.startswith("-")
-    cleaned = cleaned.lstrip("-")
+    cleaned = cleaned.removeprefix("-").strip()
     whole, _, frac = cleaned.partition(".")
     if not whole.isdigit() and not (whole == "" and frac.isdigit()):
         raise ValueError(f"{text!r} is not an amount")
@@ -61,9 +74,7 @@ class Money:
     def __post_init__(self) -> None:
         if not isinstance(self.amount, int) or isinstance(self.amount, bool):
             raise TypeError("Money amounts are integers in minor units")
-        if len(self.currency) != 3 or not self.currency.isalpha():
-            raise ValueError(f"{self.currency!r} is not an ISO 4217 currency code")
-        object.__setattr__(self, "currency", self.currency.upper())
+        object.__setattr__(self, "currency", normalize_currency(self.currency))
 
     def _check(self, other: Money) -> None:
         if other.currency != self.currency:

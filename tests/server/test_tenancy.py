@@ -130,3 +130,19 @@ async def test_history_tables_are_append_only_for_the_app(client, db, org):
         with pytest.raises(DBAPIError, match="permission denied"):
             async with db.tenant(org.id) as s:
                 await s.execute(text(statement))
+
+
+async def test_a_pooled_connection_never_falls_back_to_the_owner(database_url, org):
+    """Regression: a connection first used by /readyz once lost its SET ROLE on rollback."""
+    from app.server.core.db import Database
+
+    single = Database(database_url, pool_size=1)
+    try:
+        await single.ping()
+        async with single.tenant(org.id) as s:
+            assert await s.scalar(text("SELECT current_user")) == "bookingtms_app"
+        async with single.anonymous() as s:
+            assert await s.scalar(text("SELECT current_user")) == "bookingtms_app"
+            assert await s.scalar(select(func.count()).select_from(Customer)) == 0
+    finally:
+        await single.dispose()

@@ -28,6 +28,8 @@ def _act_as_app_role(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute(f"SET ROLE {APP_ROLE}")
     cursor.close()
+    # Without a commit the first rollback of the pool would undo the SET ROLE.
+    dbapi_connection.commit()
 
 
 class Database:
@@ -54,6 +56,7 @@ class Database:
     async def anonymous(self) -> AsyncIterator[AsyncSession]:
         """A transaction as the app role with no organization: sees no tenant rows."""
         async with self._app_sessions() as session, session.begin():
+            await set_organization(session, None)
             yield session
 
     @asynccontextmanager
@@ -80,8 +83,15 @@ class Database:
         await self.owner_engine.dispose()
 
 
-async def set_organization(session: AsyncSession, organization_id: uuid.UUID) -> None:
-    """Scope the session's current transaction to one organization."""
+async def set_organization(session: AsyncSession, organization_id: uuid.UUID | None) -> None:
+    """Scope the current transaction to the app role and one organization (or none).
+
+    Both settings are transaction-local, so nothing carries over to the next user of the
+    pooled connection, whatever state an earlier transaction left behind.
+    """
     await session.execute(
-        text("SELECT set_config('app.org_id', :org, true)"), {"org": str(organization_id)}
+        text(
+            "SELECT set_config('role', :role, true), set_config('app.org_id', :org, true)"
+        ),
+        {"role": APP_ROLE, "org": str(organization_id) if organization_id else ""},
     )

@@ -56,6 +56,7 @@ async def list_customers(
 
 
 async def _detail(session: AsyncSession, customer: Customer) -> CustomerDetail:
+    await session.flush()
     await session.refresh(customer)  # triggers set updated_at; read what the database holds
     page = await bookings_repository.list_page(
         session,
