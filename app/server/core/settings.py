@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,20 +43,6 @@ class Settings(BaseSettings):
         default=2000, description="How long a reservation waits for a seat lock before 'busy'."
     )
     log_level: str = Field(default="info", description="Log level of the service.")
-    run_jobs: bool = Field(default=True, description="Run the job worker in this instance.")
-    stripe_secret_key: SecretStr = Field(
-        default=SecretStr(""), description="Stripe secret key (sk_...); demo uses the emulator."
-    )
-    stripe_webhook_secret: SecretStr = Field(
-        default=SecretStr(""), description="Signing secret of the Stripe webhook endpoint."
-    )
-    stripe_api_base: str | None = Field(
-        default=None, description="Stripe API base URL; set to the emulator in tests and demo."
-    )
-    public_base_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="Where customers reach the service (checkout success/cancel pages).",
-    )
 
     @cached_property
     def pgdata_dir(self) -> Path:
