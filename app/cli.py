@@ -19,24 +19,32 @@ class CommandError(Exception):
     """A command could not do what was asked; the message says why."""
 
 
-def _run_db(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, Any]]) -> Any:
-    """Run ``work(db)`` against the migrated database."""
+Work = Callable[[Any], Coroutine[Any, Any, Any]]
+
+
+def _with_database(url: str, work: Work) -> Any:
+    """Run ``work(db)`` on a small pool over ``url`` and close it afterwards."""
     from app.server.core.db import Database
+
+    async def main() -> Any:
+        db = Database(url, pool_size=2)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+def _run_db(settings: Settings, work: Work) -> Any:
+    """Run ``work(db)`` against the migrated database."""
     from app.server.core.runtime import database_url
     from app.server.db.migrate import is_up_to_date
 
     with database_url(settings) as url:
         if not is_up_to_date(url):
             raise CommandError("The database is not migrated. Run: bookingtms migrate")
-
-        async def main() -> Any:
-            db = Database(url, pool_size=2)
-            try:
-                return await work(db)
-            finally:
-                await db.dispose()
-
-        return asyncio.run(main())
+        return _with_database(url, work)
 
 
 def _serve(settings: Settings, url: str) -> None:
@@ -155,16 +163,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     with database_url(settings) as url:
         upgrade(url)
 
-        async def seed() -> str:
-            from app.server.core.db import Database
-
-            db = Database(url, pool_size=2)
-            try:
-                return await ensure_demo_organization(db)
-            finally:
-                await db.dispose()
-
-        password = asyncio.run(seed())
+        password = _with_database(url, ensure_demo_organization)
         base = f"http://{settings.host}:{settings.port}"
         print(
             f"\nBookingTMS demo service on {base} (API docs: {base}/docs)\n"

@@ -50,7 +50,8 @@ class CheckInAnswer:
         return self.result is CheckInResult.OK
 
 
-def _day(day: date, today: date) -> str:
+def describe_day(day: date, today: date) -> str:
+    """ "Sat 30 Nov", with the year when it is not ``today``'s year."""
     text = f"{day:%a} {day.day} {day:%b}"
     return text if day.year == today.year else f"{text} {day.year}"
 
@@ -86,11 +87,11 @@ def decide(
     if status is BookingStatus.NO_SHOW:
         return CheckInAnswer(
             CheckInResult.NOT_TODAY,
-            f"Marked as a no-show for {_day(booking.booking_date, today)}.",
+            f"Marked as a no-show for {describe_day(booking.booking_date, today)}.",
         )
     if booking.booking_date != today:
         return CheckInAnswer(
-            CheckInResult.NOT_TODAY, f"Booking is for {_day(booking.booking_date, today)}."
+            CheckInResult.NOT_TODAY, f"Booking is for {describe_day(booking.booking_date, today)}."
         )
     if booking.balance_due > 0 and not override_unpaid:
         return CheckInAnswer(

@@ -7,7 +7,7 @@ transition refused here is refused everywhere with the same sentence.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -140,6 +140,11 @@ def capacity_delta(current: BookingStatus, target: BookingStatus, party_size: in
 def holds_capacity(status: BookingStatus) -> bool:
     """Whether a booking in this status keeps its seats reserved."""
     return STATUS_RULES[status].holds_capacity
+
+
+def local_today(timezone: str, now: datetime | None = None) -> date:
+    """The calendar date at the venue (``now`` defaults to the current time)."""
+    return (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
 
 
 def undo_check_in_allowed(checked_in_at: datetime, now: datetime, timezone: str) -> bool:

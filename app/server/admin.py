@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, text
 
+from app.domain.lifecycle import local_today
 from app.domain.roles import Role
 from app.server.auth.passwords import hash_password, password_problem
 from app.server.core.db import Database
@@ -93,6 +93,6 @@ async def generate_all_sessions(db: Database, days: int) -> dict[str, int]:
     for org_id, slug in orgs:
         async with db.tenant(org_id) as session:
             tz = await sessions_repository.organization_timezone(session)
-            today = datetime.now(UTC).astimezone(ZoneInfo(tz)).date()
+            today = local_today(tz)
             created[slug] = await generate_sessions(session, org_id, today, days)
     return created

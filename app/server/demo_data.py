@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import time
 
 from sqlalchemy import select, update
 
+from app.domain.lifecycle import local_today
 from app.domain.roles import Role
 from app.server.admin import create_organization, create_staff_user
 from app.server.auth.passwords import hash_password
@@ -100,6 +100,6 @@ async def ensure_demo_organization(db: Database, days: int = 30) -> str:
                 .where(StaffUser.email.in_((DEMO_MANAGER, DEMO_FRONT_DESK)))
             )
     async with db.tenant(org_id) as session:
-        today = datetime.now(UTC).astimezone(ZoneInfo(DEMO_TIMEZONE)).date()
+        today = local_today(DEMO_TIMEZONE)
         await generate_sessions(session, org_id, today, days)
     return password

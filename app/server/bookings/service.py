@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.booking_numbers import new_booking_number
+from app.domain.checkin import describe_day
 from app.domain.lifecycle import (
     Action,
     BookingStatus,
@@ -23,6 +24,7 @@ from app.domain.lifecycle import (
     TransitionError,
     capacity_delta,
     check_action,
+    local_today,
     undo_check_in_allowed,
 )
 from app.domain.money import format_amount
@@ -49,10 +51,6 @@ class DeskBookingRequest:
     phone: str | None
     special_requests: str
     source: str
-
-
-def _local_today(timezone: str, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(timezone)).date()
 
 
 async def _load_session(
@@ -175,7 +173,7 @@ async def create_desk_booking(
         f"{req.child_count} children).",
     )
     await customers.refresh_analytics(
-        session, customer.id, _local_today(venue.timezone, now), venue.timezone
+        session, customer.id, local_today(venue.timezone, now), venue.timezone
     )
     return booking
 
@@ -188,11 +186,6 @@ async def _venue_timezone(session: AsyncSession, booking: Booking) -> str:
 def unpaid_balance(booking: Booking) -> int:
     """What is still owed on the booking, in minor units."""
     return max(booking.total_amount - (booking.amount_paid - booking.refunded_amount), 0)
-
-
-def describe_date(day: date, today: date) -> str:
-    """ "Sat 30 Nov" (with the year when it is not this year's)."""
-    return f"{day:%a} {day.day} {day:%b}" + ("" if day.year == today.year else f" {day.year}")
 
 
 async def apply_action(
@@ -214,12 +207,12 @@ async def apply_action(
     current = BookingStatus(booking.status)
     target = check_action(action, current)
     timezone = await _venue_timezone(session, booking)
-    today = _local_today(timezone, now)
+    today = local_today(timezone, now)
 
     if action is Action.CHECK_IN:
         if booking.booking_date != today:
             raise Conflict(
-                f"Booking is for {describe_date(booking.booking_date, today)}.",
+                f"Booking is for {describe_day(booking.booking_date, today)}.",
                 code="not_today",
                 booking_date=booking.booking_date.isoformat(),
             )
@@ -328,7 +321,7 @@ async def stats(
     now: datetime | None = None,
 ) -> BookingStats:
     """Today's and this week's bookings (venue dates) and revenue for a range (default: week)."""
-    today = _local_today(await organization_timezone(session), now or datetime.now(UTC))
+    today = local_today(await organization_timezone(session), now or datetime.now(UTC))
     week_start = today - timedelta(days=today.weekday())
     week_end = week_start + timedelta(days=6)
     first, last = revenue_from or week_start, revenue_to or week_end

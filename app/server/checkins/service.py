@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.booking_numbers import normalize_booking_number
 from app.domain.checkin import BookingAtDoor, CheckInAnswer, CheckInResult, decide
-from app.domain.lifecycle import Action, BookingStatus
+from app.domain.lifecycle import Action, BookingStatus, local_today
 from app.server.bookings import repository
 from app.server.bookings.events import Actor
 from app.server.bookings.service import apply_action, unpaid_balance
@@ -58,7 +57,7 @@ async def scan(
         return ScanOutcome(decide(None, now.date(), "UTC"), None)
     timezone = await session.scalar(select(Venue.timezone).where(Venue.id == booking.venue_id))
     assert timezone is not None
-    today = now.astimezone(ZoneInfo(timezone)).date()
+    today = local_today(timezone, now)
     answer = decide(
         await _at_door(session, booking), today, timezone, override_unpaid=override_unpaid
     )

@@ -90,8 +90,6 @@ async def set_organization(session: AsyncSession, organization_id: uuid.UUID | N
     pooled connection, whatever state an earlier transaction left behind.
     """
     await session.execute(
-        text(
-            "SELECT set_config('role', :role, true), set_config('app.org_id', :org, true)"
-        ),
+        text("SELECT set_config('role', :role, true), set_config('app.org_id', :org, true)"),
         {"role": APP_ROLE, "org": str(organization_id) if organization_id else ""},
     )

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.lifecycle import local_today
 from app.server.bookings import repository as bookings_repository
 from app.server.bookings.router import _read
 from app.server.bookings.schemas import BookingRead
@@ -110,6 +109,6 @@ async def merge_customers(body: CustomerMerge, principal: ManagerUser, db: DbDep
     """Fold duplicates into one customer: bookings move, analytics add up."""
     async with db.tenant(principal.organization_id) as session:
         tz = await organization_timezone(session)
-        today = datetime.now(UTC).astimezone(ZoneInfo(tz)).date()
+        today = local_today(tz)
         kept = await service.merge(session, body.keep_id, body.merge_ids, today, tz)
         return await _detail(session, kept)

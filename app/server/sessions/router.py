@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 
+from app.domain.lifecycle import local_today
 from app.server.core.deps import DbDep, ManagerUser, StaffUser
 from app.server.core.errors import Invalid
 from app.server.sessions import repository, service
@@ -42,7 +43,7 @@ async def list_sessions(
     """Sessions starting between ``from`` and ``to`` (venue dates, inclusive)."""
     async with db.tenant(principal.organization_id) as session:
         zone = ZoneInfo(await repository.organization_timezone(session))
-        first = date_from or datetime.now(UTC).astimezone(zone).date()
+        first = date_from or local_today(zone.key)
         last = date_to or first
         if last < first:
             raise Invalid("'to' must not be before 'from'.")
@@ -78,7 +79,7 @@ async def generate_sessions(
     """Create the next ``days`` days of sessions from the weekly schedules (idempotent)."""
     async with db.tenant(principal.organization_id) as session:
         zone = ZoneInfo(await repository.organization_timezone(session))
-        today = datetime.now(UTC).astimezone(zone).date()
+        today = local_today(zone.key)
         created = await service.generate_sessions(
             session, principal.organization_id, today, body.days
         )
