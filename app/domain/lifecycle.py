@@ -142,6 +142,25 @@ def holds_capacity(status: BookingStatus) -> bool:
     return STATUS_RULES[status].holds_capacity
 
 
+# A payment that arrives for a booking whose hold already ended: the seats are taken again
+# when the session still has room (the booking becomes confirmed); otherwise the money is
+# refunded automatically. Not a staff transition, so it is outside TRANSITIONS.
+REVIVABLE_BY_LATE_PAYMENT = frozenset({BookingStatus.EXPIRED, BookingStatus.PAYMENT_FAILED})
+
+
+def payment_status_for(
+    amount_paid: int, refunded_amount: int, *, failed: bool = False
+) -> PaymentStatus:
+    """The payment state that the money received and given back amounts to."""
+    if refunded_amount > 0:
+        if refunded_amount >= amount_paid:
+            return PaymentStatus.REFUNDED
+        return PaymentStatus.PARTIALLY_REFUNDED
+    if amount_paid > 0:
+        return PaymentStatus.PAID
+    return PaymentStatus.FAILED if failed else PaymentStatus.UNPAID
+
+
 def local_today(timezone: str, now: datetime | None = None) -> date:
     """The calendar date at the venue (``now`` defaults to the current time)."""
     return (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()

@@ -29,6 +29,7 @@ from aiohttp import web
 from localstripe.errors import UserError
 from localstripe.resources import Customer, PaymentIntent, Product, StripeObject, store
 
+from app.stripe_emulator.discounts import apply_coupon, parse_coupon, session_discounts
 from app.stripe_emulator.errors import (
     StripeError,
     invalid_param,
@@ -123,10 +124,11 @@ class CheckoutSession(StripeObject):
         self._payment_intent_data: dict[str, Any] = spec["payment_intent_data"]
 
         amount = sum(int(item["amount_total"]) for item in self._line_items)
+        subtotal = sum(int(item["amount_subtotal"]) for item in self._line_items)
         self.adaptive_pricing = None
         self.after_expiration = None
         self.allow_promotion_codes = spec["allow_promotion_codes"]
-        self.amount_subtotal = amount
+        self.amount_subtotal = subtotal
         self.amount_total = amount
         self.automatic_tax = {
             "enabled": spec["automatic_tax"],
@@ -154,7 +156,7 @@ class CheckoutSession(StripeObject):
         self.customer_creation = None if self.customer else spec["customer_creation"]
         self.customer_details = spec["customer_details"]
         self.customer_email = spec["customer_email"]
-        self.discounts: list[Any] = []
+        self.discounts: list[Any] = session_discounts(spec["coupon"])
         self.expires_at = spec["expires_at"] or self.created + MAX_EXPIRY_SECONDS
         self.invoice = None
         self.invoice_creation = {
@@ -190,7 +192,11 @@ class CheckoutSession(StripeObject):
         self.submit_type = spec["submit_type"]
         self.subscription = None
         self.success_url = spec["success_url"]
-        self.total_details = {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0}
+        self.total_details = {
+            "amount_discount": spec["amount_discount"],
+            "amount_shipping": 0,
+            "amount_tax": 0,
+        }
         self.ui_mode = "hosted"
 
     @property
@@ -250,6 +256,8 @@ def _parse_create_params(data: dict[str, Any], account: str | None) -> dict[str,
             f"The currency provided ({data['currency']}) does not match the line items' "
             f"currency ({currency}).",
         )
+    coupon = parse_coupon(data.get("discounts"))
+    amount_discount = apply_coupon(coupon, line_items, currency) if coupon else 0
     total = sum(item["amount_total"] for item in line_items)
     minimum = _MINIMUM_AMOUNTS.get(currency, 50)
     if 0 < total < minimum:
@@ -290,6 +298,8 @@ def _parse_create_params(data: dict[str, Any], account: str | None) -> dict[str,
         "client_reference_id": _opt(
             data, "client_reference_id", lambda v, p: as_str(v, p, max_length=200)
         ),
+        "amount_discount": amount_discount,
+        "coupon": coupon,
         "currency": currency,
         "customer": customer,
         "customer_creation": _opt_choice(data, "customer_creation", ("if_required", "always"))

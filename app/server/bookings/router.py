@@ -68,9 +68,10 @@ def _read(booking: Booking, customer: CustomerFields, activity_name: str) -> dic
     return {
         **{c: getattr(booking, c) for c in BookingRead.model_fields if hasattr(booking, c)},
         "activity_name": activity_name,
-        "customer_name": f"{first or ''} {last or ''}".strip(),
-        "customer_email": email,
-        "customer_phone": phone,
+        # An online booking not paid yet has no customer, only the contact it was made with.
+        "customer_name": f"{first or ''} {last or ''}".strip() or booking.contact_name,
+        "customer_email": email or booking.contact_email,
+        "customer_phone": phone or booking.contact_phone,
         "balance_due": service.unpaid_balance(booking),
     }
 

@@ -53,7 +53,7 @@ class DeskBookingRequest:
     source: str
 
 
-async def _load_session(
+async def load_session(
     session: AsyncSession, session_id: uuid.UUID
 ) -> tuple[ActivitySession, Activity, Venue]:
     row = (
@@ -69,7 +69,7 @@ async def _load_session(
     return row[0], row[1], row[2]
 
 
-async def _insert_with_number(session: AsyncSession, booking: Booking) -> None:
+async def insert_with_number(session: AsyncSession, booking: Booking) -> None:
     """Insert the booking, drawing another number on the (rare) collision."""
     for _ in range(NUMBER_ATTEMPTS):
         booking.booking_number = new_booking_number()
@@ -93,7 +93,7 @@ async def create_desk_booking(
 ) -> Booking:
     """Reserve seats and create a confirmed, unpaid booking (payment comes later)."""
     now = now or datetime.now(UTC)
-    slot, activity, venue = await _load_session(session, req.session_id)
+    slot, activity, venue = await load_session(session, req.session_id)
     party = req.adult_count + req.child_count
     if req.adult_count < activity.min_adults:
         raise Invalid(
@@ -162,7 +162,7 @@ async def create_desk_booking(
         created_by=actor.id,
         created_at=now,
     )
-    await _insert_with_number(session, booking)
+    await insert_with_number(session, booking)
     await record_event(
         session,
         booking,

@@ -110,19 +110,34 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     from app.server.checkins.router import router as checkins_router
     from app.server.customers.router import router as customers_router
     from app.server.health.router import router as health_router
+    from app.server.jobs import JobRunner, build_queue
+    from app.server.payments.public_router import router as checkout_router
+    from app.server.payments.stripe_gateway import StripeGateway
+    from app.server.payments.webhook_router import router as webhook_router
+    from app.server.sessions.public_router import router as catalog_router
     from app.server.sessions.router import router as sessions_router
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.db = Database(
+        db = Database(
             database_url,
             pool_size=settings.db_pool_size,
             lock_timeout_ms=settings.lock_timeout_ms,
         )
+        key = settings.stripe_secret_key
+        gateway = StripeGateway(key.get_secret_value(), settings.stripe_api_base) if key else None
+        jobs = JobRunner(
+            build_queue(db, gateway),
+            run_worker=settings.run_jobs,
+            concurrency=settings.job_concurrency,
+        )
+        app.state.db, app.state.gateway, app.state.jobs = db, gateway, jobs
+        await jobs.start()
         try:
             yield
         finally:
-            await app.state.db.dispose()
+            await jobs.stop()
+            await db.dispose()
 
     app = FastAPI(
         title="BookingTMS sync service",
@@ -141,6 +156,9 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         checkins_router,
         customers_router,
         sessions_router,
+        catalog_router,
+        checkout_router,
+        webhook_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 
 import platformdirs
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,6 +43,29 @@ class Settings(BaseSettings):
         default=2000, description="How long a reservation waits for a seat lock before 'busy'."
     )
     log_level: str = Field(default="info", description="Log level of the service.")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where customers reach the booking widget (Checkout return pages).",
+    )
+    hold_minutes: int = Field(
+        default=10, ge=1, le=60, description="How long seats wait for an online payment."
+    )
+    stripe_secret_key: SecretStr | None = Field(
+        default=None, description="Stripe secret key; unset refuses online checkout."
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None, description="Signing secret of the Stripe webhook endpoint."
+    )
+    stripe_api_base: str | None = Field(
+        default=None,
+        description="Stripe API address; unset is Stripe itself (the emulator's URL in the demo).",
+    )
+    run_jobs: bool = Field(
+        default=True, description="Run a job worker (webhooks, hold expiry) in this instance."
+    )
+    job_concurrency: int = Field(
+        default=8, ge=1, le=100, description="Jobs one instance runs at the same time."
+    )
 
     @cached_property
     def pgdata_dir(self) -> Path:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Literal
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.server.db.models import Booking, Customer
@@ -95,4 +97,27 @@ async def bookings_of(session: AsyncSession, customer_id: uuid.UUID) -> list[Boo
         .where(Booking.customer_id == customer_id)
         .order_by(Booking.booking_date.desc(), Booking.start_time.desc())
     )
+    return list(rows.all())
+
+
+async def all_booking_facts(
+    session: AsyncSession,
+) -> Sequence[Row[uuid.UUID | None, datetime, date, int, int, str]]:
+    """The fields segmentation needs, for every booking that has a customer."""
+    rows = await session.execute(
+        select(
+            Booking.customer_id,
+            Booking.created_at,
+            Booking.booking_date,
+            Booking.amount_paid,
+            Booking.refunded_amount,
+            Booking.status,
+        ).where(Booking.customer_id.is_not(None))
+    )
+    return rows.all()
+
+
+async def active_records(session: AsyncSession) -> list[Customer]:
+    """Every customer record not merged into another."""
+    rows = await session.scalars(select(Customer).where(Customer.merged_into_id.is_(None)))
     return list(rows.all())

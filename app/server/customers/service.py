@@ -87,6 +87,56 @@ async def refresh_analytics(
     return customer
 
 
+ANALYTICS_FIELDS = (
+    "total_bookings",
+    "total_spent",
+    "average_booking_value",
+    "lifetime_value",
+    "first_booking_date",
+    "last_booking_date",
+    "last_activity_date",
+    "segment",
+)
+
+
+async def refresh_all_analytics(session: AsyncSession, today: date, timezone: str) -> int:
+    """Recompute every customer of the organization as of ``today``; count those that moved.
+
+    Segments are partly about time (a customer turns at-risk after 60 quiet days with no
+    booking changing), so this runs nightly. One query reads every booking; only changed
+    customers are written.
+    """
+    zone = ZoneInfo(timezone)
+    facts: dict[uuid.UUID, list[BookingFact]] = {}
+    for b in await repository.all_booking_facts(session):
+        facts.setdefault(b.customer_id, []).append(
+            BookingFact(
+                booked_on=b.created_at.astimezone(zone).date(),
+                visit_date=b.booking_date,
+                amount_paid=b.amount_paid - b.refunded_amount,
+                status=BookingStatus(b.status),
+            )
+        )
+    changed = []
+    for customer in await repository.active_records(session):
+        figures = analyse(facts.get(customer.id, []), today)
+        values = {
+            "total_bookings": figures.total_bookings,
+            "total_spent": figures.total_spent,
+            "average_booking_value": figures.average_booking_value,
+            "lifetime_value": figures.lifetime_value,
+            "first_booking_date": figures.first_booking_date,
+            "last_booking_date": figures.last_booking_date,
+            "last_activity_date": figures.last_activity_date,
+            "segment": figures.segment.value,
+        }
+        if any(getattr(customer, name) != values[name] for name in ANALYTICS_FIELDS):
+            changed.append({"id": customer.id, **values})
+    if changed:
+        await session.execute(update(Customer), changed)
+    return len(changed)
+
+
 async def update_customer(
     session: AsyncSession, customer_id: uuid.UUID, changes: dict[str, object]
 ) -> Customer:

@@ -13,6 +13,14 @@ from sqlalchemy import create_engine, pool
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
+def include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """Leave procrastinate's tables to procrastinate when comparing schema and models."""
+    return not (
+        type_ in ("table", "index")
+        and (name or "").startswith(("procrastinate_", "idx_procrastinate_"))
+    )
+
+
 def alembic_config(url: str) -> Config:
     """An Alembic configuration for ``url`` without any .ini file."""
     config = Config()

@@ -110,6 +110,11 @@ class Booking(TenantMixin, Base):
     source: Mapped[str] = mapped_column(String(10))
     promo_code: Mapped[str | None] = mapped_column(String(40))
     special_requests: Mapped[str] = mapped_column(Text, default="")
+    # The contact as entered at booking time; an online booking becomes a customer only
+    # once it is paid, so an abandoned checkout leaves no customer behind.
+    contact_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
     notes: Mapped[str] = mapped_column(Text, default="")
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255))
     stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255))

@@ -1,0 +1,146 @@
+"""Timed and background jobs, on a PostgreSQL queue (procrastinate) shared by all instances.
+
+Each service instance builds its own queue app over the owner's connection, defers work
+to it, and (unless told not to) runs a worker in its event loop. Periodic jobs are
+deferred once per tick across all instances (procrastinate deduplicates them), and each
+job is itself safe to run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import procrastinate
+from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.tasks import configure_task
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app.server.core.db import Database
+from app.server.customers.service import refresh_all_analytics
+from app.server.payments import holds, stripe_events
+from app.server.payments.stripe_gateway import StripeGateway
+from app.server.sessions.repository import organization_timezone
+
+log = logging.getLogger(__name__)
+
+# 2, 4, 8 … seconds, then about an hour apart: Stripe itself retries for three days.
+STRIPE_EVENT_RETRY = procrastinate.RetryStrategy(max_attempts=15, exponential_wait=2)
+PROCESS_STRIPE_EVENT = "process_stripe_event"
+NIGHTLY_LOCAL_HOUR = 3
+
+
+def conninfo(sqlalchemy_url: str) -> str:
+    """The libpq form of a SQLAlchemy URL."""
+    return (
+        make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+
+
+def build_queue(
+    db: Database, gateway: StripeGateway | None, *, pool_size: int = 4
+) -> procrastinate.App:
+    """The job queue of one service instance, with every task of the service."""
+    queue = procrastinate.App(
+        connector=procrastinate.PsycopgConnector(
+            conninfo=conninfo(db.url), min_size=1, max_size=pool_size
+        )
+    )
+
+    @queue.task(name=PROCESS_STRIPE_EVENT, retry=STRIPE_EVENT_RETRY)
+    async def process_stripe_event(event_id: str) -> str:
+        try:
+            return await stripe_events.process_event(db, gateway, event_id)
+        except Exception as exc:
+            await stripe_events.record_failure(db, event_id, exc)
+            raise
+
+    @queue.periodic(cron="* * * * *")
+    @queue.task(name="expire_holds", queueing_lock="expire_holds")
+    async def expire_holds(timestamp: int) -> int:
+        return await holds.expire_due_holds(db, gateway)
+
+    @queue.periodic(cron="* * * * *")
+    @queue.task(name="requeue_stripe_events", queueing_lock="requeue_stripe_events")
+    async def requeue_stripe_events(timestamp: int) -> int:
+        return await requeue_unprocessed_events(queue, db)
+
+    @queue.periodic(cron="5 * * * *")
+    @queue.task(name="refresh_segments", queueing_lock="refresh_segments")
+    async def refresh_segments(timestamp: int) -> int:
+        return await refresh_segments_at_night(db, datetime.fromtimestamp(timestamp, UTC))
+
+    return queue
+
+
+async def defer_stripe_event(queue: procrastinate.App, event_id: str) -> None:
+    """Queue the processing of a stored event (once: a queued duplicate is enough)."""
+    with contextlib.suppress(AlreadyEnqueued):
+        await configure_task(
+            name=PROCESS_STRIPE_EVENT,
+            job_manager=queue.job_manager,
+            queueing_lock=f"stripe-event:{event_id}",
+        ).defer_async(event_id=event_id)
+
+
+async def requeue_unprocessed_events(queue: procrastinate.App, db: Database) -> int:
+    """Queue again events whose job was lost (stored, then the instance died)."""
+    ids = await stripe_events.unprocessed_event_ids(db, datetime.now(UTC) - timedelta(minutes=1))
+    for event_id in ids:
+        await defer_stripe_event(queue, event_id)
+    return len(ids)
+
+
+async def refresh_segments_at_night(db: Database, now: datetime, *, force: bool = False) -> int:
+    """Recompute customer analytics of every organization where it is now 03:00-ish."""
+    async with db.system() as session:
+        org_ids = list((await session.scalars(text("SELECT id FROM organizations"))).all())
+    changed = 0
+    for org_id in org_ids:
+        async with db.tenant(org_id) as session:
+            timezone = await organization_timezone(session)
+            local = now.astimezone(ZoneInfo(timezone))
+            if force or local.hour == NIGHTLY_LOCAL_HOUR:
+                changed += await refresh_all_analytics(session, local.date(), timezone)
+    return changed
+
+
+class JobRunner:
+    """Starts and stops the queue (and its worker) with the service."""
+
+    def __init__(self, queue: procrastinate.App, *, run_worker: bool, concurrency: int = 8) -> None:
+        self.queue = queue
+        self._run_worker = run_worker
+        self._concurrency = concurrency
+        self._worker: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.queue.open_async()
+        if self._run_worker:
+            self._worker = asyncio.create_task(
+                self.queue.run_worker_async(
+                    concurrency=self._concurrency,
+                    install_signal_handlers=False,
+                    delete_jobs="successful",
+                    fetch_job_polling_interval=1.0,
+                ),
+                name="job-worker",
+            )
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        await self.queue.close_async()
+
+    async def run_until_idle(self, **options: Any) -> None:
+        """Run every queued job now and return when none is left (tests, CLI)."""
+        await self.queue.run_worker_async(
+            wait=False, install_signal_handlers=False, delete_jobs="successful", **options
+        )

@@ -1,0 +1,1 @@
+"""Online payments: Stripe Checkout, webhooks and their processing, holds, refunds."""

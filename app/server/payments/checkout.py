@@ -1,0 +1,353 @@
+"""Online checkout: reserve the seats as a 10-minute hold, then open a Stripe Checkout Session.
+
+The seats are taken and the ``pending_payment`` booking written in one short transaction
+that commits before Stripe is called, so the session's row lock is never held across the
+network. If Stripe cannot open the payment page the hold is given back at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.lifecycle import BookingStatus, PaymentStatus, local_today
+from app.domain.money import format_amount
+from app.domain.pricing import Promo, PromoKind, PromoRefused, Quote, application_fee, check_promo
+from app.domain.pricing import quote as price_party
+from app.server.bookings import repository as bookings
+from app.server.bookings.events import Actor, record_event
+from app.server.bookings.service import insert_with_number, load_session
+from app.server.core.db import Database
+from app.server.core.errors import Conflict, Invalid
+from app.server.db.models import Booking, Organization, PromoCode
+from app.server.payments import holds
+from app.server.payments.confirmation import attach_customer
+from app.server.payments.stripe_gateway import (
+    PaymentProviderError,
+    PaymentsNotConfigured,
+    StripeGateway,
+)
+
+# Stripe refuses a Checkout Session that expires sooner than 30 minutes; our own hold is
+# shorter and is enforced by the expiry job, which expires the session through the API.
+STRIPE_MIN_SESSION_SECONDS = 30 * 60 + 60
+CUSTOMER = Actor("customer", None, "Customer (online)")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutRequest:
+    """What the booking widget sends."""
+
+    session_id: uuid.UUID
+    adult_count: int
+    child_count: int
+    name: str
+    email: str
+    phone: str | None
+    promo_code: str | None
+    special_requests: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutStarted:
+    """What the widget needs to send the customer to pay."""
+
+    booking_id: uuid.UUID
+    booking_number: str
+    status: str
+    checkout_session_id: str | None
+    checkout_url: str | None
+    expires_at: datetime | None
+    subtotal_amount: int
+    discount_amount: int
+    total_amount: int
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Hold:
+    booking: Booking
+    organization: Organization
+    activity_name: str
+    quote: Quote
+    starts_local: datetime
+
+
+async def start_checkout(
+    db: Database,
+    gateway: StripeGateway | None,
+    organization_id: uuid.UUID,
+    req: CheckoutRequest,
+    *,
+    public_url: str,
+    hold_minutes: int,
+    now: datetime | None = None,
+) -> CheckoutStarted:
+    """Hold the seats and open the payment page; a free booking is confirmed at once."""
+    now = now or datetime.now(UTC)
+    async with db.tenant(organization_id) as session:
+        hold = await _reserve(session, organization_id, req, now, hold_minutes)
+    booking = hold.booking
+    if hold.quote.total_amount == 0:
+        return _started(booking, None)
+    if gateway is None:
+        await holds.give_back(db, organization_id, booking.id, "Online payments are not set up.")
+        raise PaymentsNotConfigured("This venue does not take online payments yet.")
+    account = hold.organization.stripe_account_id
+    try:
+        if hold.quote.discount_amount:
+            await gateway.create_coupon(
+                f"promo-{booking.id}",
+                hold.quote.discount_amount,
+                hold.quote.currency,
+                account=account,
+                metadata={"promo_code": booking.promo_code or "", "booking_id": str(booking.id)},
+            )
+        ref = await gateway.create_checkout_session(
+            _session_params(hold, req, public_url, now),
+            account=account,
+            idempotency_key=f"checkout-{booking.id}",
+        )
+    except PaymentProviderError:
+        await holds.give_back(db, organization_id, booking.id, "The payment page could not open.")
+        raise
+    async with db.tenant(organization_id) as session:
+        await session.execute(
+            update(Booking)
+            .where(Booking.id == booking.id)
+            .values(stripe_checkout_session_id=ref.id)
+        )
+    return _started(booking, ref.id, ref.url)
+
+
+def _started(booking: Booking, session_id: str | None, url: str | None = None) -> CheckoutStarted:
+    return CheckoutStarted(
+        booking_id=booking.id,
+        booking_number=booking.booking_number,
+        status=booking.status,
+        checkout_session_id=session_id,
+        checkout_url=url,
+        expires_at=booking.expires_at,
+        subtotal_amount=booking.subtotal_amount,
+        discount_amount=booking.discount_amount,
+        total_amount=booking.total_amount,
+        currency=booking.currency,
+    )
+
+
+async def _reserve(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    req: CheckoutRequest,
+    now: datetime,
+    hold_minutes: int,
+) -> _Hold:
+    slot, activity, venue = await load_session(session, req.session_id)
+    organization = await session.get_one(Organization, organization_id)
+    party = req.adult_count + req.child_count
+    if not activity.active:
+        raise Invalid(f"{activity.name} is not open for booking.", code="activity_closed")
+    if slot.starts_at <= now:
+        raise Invalid("This session has already started; choose a later one.", code="session_past")
+    if req.adult_count < max(activity.min_adults, 1):
+        needed = max(activity.min_adults, 1)
+        raise Invalid(f"{activity.name} needs at least {needed} adult{'s' if needed > 1 else ''}.")
+    if party > slot.capacity:
+        raise Invalid(f"A party of {party} does not fit a session of {slot.capacity} seats.")
+
+    promo = await _claim_promo(session, req.promo_code, activity.currency, now)
+    quote = price_party(
+        req.adult_count,
+        req.child_count,
+        activity.adult_price,
+        activity.child_price,
+        activity.currency,
+        promo,
+    )
+    if await bookings.reserve_seats(session, slot.id, party) is None:
+        await session.refresh(slot)
+        remaining = max(slot.capacity - slot.reserved, 0)
+        if slot.status != "open":
+            raise Conflict("This session is closed for booking.", code="session_closed")
+        raise Conflict(
+            f"Only {remaining} seat{'s' if remaining != 1 else ''} left in this session.",
+            code="session_full",
+            remaining=remaining,
+        )
+
+    zone = ZoneInfo(venue.timezone)
+    starts_local, ends_local = slot.starts_at.astimezone(zone), slot.ends_at.astimezone(zone)
+    free = quote.total_amount == 0
+    booking = Booking(
+        organization_id=organization_id,
+        venue_id=venue.id,
+        activity_id=activity.id,
+        session_id=slot.id,
+        booking_date=starts_local.date(),
+        start_time=starts_local.time().replace(tzinfo=None),
+        end_time=ends_local.time().replace(tzinfo=None),
+        party_size=party,
+        adult_count=req.adult_count,
+        child_count=req.child_count,
+        guests_arrived=0,
+        currency=quote.currency,
+        adult_unit_amount=quote.adult_unit_amount,
+        child_unit_amount=quote.child_unit_amount,
+        subtotal_amount=quote.subtotal_amount,
+        discount_amount=quote.discount_amount,
+        total_amount=quote.total_amount,
+        amount_paid=0,
+        refunded_amount=0,
+        status=(BookingStatus.CONFIRMED if free else BookingStatus.PENDING_PAYMENT).value,
+        payment_status=(PaymentStatus.PAID if free else PaymentStatus.UNPAID).value,
+        source="widget",
+        promo_code=promo.code if promo else None,
+        special_requests=req.special_requests,
+        notes="",
+        contact_name=req.name,
+        contact_email=req.email,
+        contact_phone=req.phone,
+        expires_at=None if free else now + timedelta(minutes=hold_minutes),
+        confirmed_at=now if free else None,
+        created_at=now,
+    )
+    await insert_with_number(session, booking)
+    await record_event(
+        session,
+        booking,
+        "created",
+        CUSTOMER,
+        to_status=booking.status,
+        message=_created_message(booking, promo),
+        data={"promo_code": promo.code} if promo else {},
+    )
+    if free:
+        await attach_customer(session, booking, local_today(venue.timezone, now), venue.timezone)
+    return _Hold(booking, organization, activity.name, quote, starts_local)
+
+
+def _created_message(booking: Booking, promo: Promo | None) -> str:
+    message = (
+        f"Booked online for {booking.party_size} ({booking.adult_count} adults, "
+        f"{booking.child_count} children), "
+        f"{format_amount(booking.total_amount, booking.currency)}"
+    )
+    if promo:
+        off = format_amount(booking.discount_amount, booking.currency)
+        message += f" after {off} off with {promo.code}"
+    return message + "."
+
+
+async def _claim_promo(
+    session: AsyncSession, code: str | None, currency: str, now: datetime
+) -> Promo | None:
+    """The promo code, checked and counted as used, or a clear refusal."""
+    if not code:
+        return None
+    row = await session.scalar(
+        select(PromoCode)
+        .where(func.upper(PromoCode.code) == code.strip().upper())
+        .with_for_update()
+    )
+    if row is None:
+        raise Invalid(f"Promo code {code.strip().upper()} does not exist.", code="promo_unknown")
+    promo = Promo(
+        code=row.code.upper(),
+        kind=PromoKind(row.kind),
+        value=row.value,
+        currency=row.currency,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        usage_limit=row.usage_limit,
+        times_used=row.times_used,
+        active=row.active,
+    )
+    try:
+        check_promo(promo, currency, now)
+    except PromoRefused as exc:
+        raise Invalid(str(exc), code="promo_refused") from exc
+    row.times_used += 1
+    return promo
+
+
+def checkout_metadata(
+    booking: Booking, organization: Organization, starts_local: datetime
+) -> dict[str, str]:
+    """The seed's CheckoutMetadata, plus our booking's id and number; Stripe wants strings."""
+    metadata = {
+        "booking_id": str(booking.id),
+        "booking_number": booking.booking_number,
+        "activity_id": str(booking.activity_id),
+        "organization_id": str(booking.organization_id),
+        "venue_id": str(booking.venue_id),
+        "session_id": str(booking.session_id),
+        "customer_name": booking.contact_name,
+        "customer_email": booking.contact_email or "",
+        "customer_phone": booking.contact_phone or "",
+        "booking_date": starts_local.date().isoformat(),
+        "booking_time": starts_local.strftime("%H:%M"),
+        "party_size": str(booking.party_size),
+        "adult_count": str(booking.adult_count),
+        "child_count": str(booking.child_count),
+        "platform_fee_percent": f"{organization.platform_fee_bps / 100:g}",
+    }
+    if booking.promo_code:
+        metadata["promo_code"] = booking.promo_code
+    if booking.special_requests:
+        metadata["special_requests"] = booking.special_requests[:500]
+    return metadata
+
+
+def _session_params(
+    hold: _Hold, req: CheckoutRequest, public_url: str, now: datetime
+) -> dict[str, Any]:
+    booking, quote = hold.booking, hold.quote
+    currency = quote.currency.lower()
+    when = hold.starts_local.strftime("%a %d %b %Y, %H:%M")
+    tiers = [("Adult", quote.adult_count, quote.adult_unit_amount)]
+    if quote.child_count:
+        tiers.append(("Child", quote.child_count, quote.child_unit_amount))
+    metadata = checkout_metadata(booking, hold.organization, hold.starts_local)
+    payment_intent_data: dict[str, Any] = {
+        "metadata": metadata,
+        "description": f"{hold.activity_name} {booking.booking_number}",
+    }
+    if hold.organization.stripe_account_id and hold.organization.platform_fee_bps:
+        payment_intent_data["application_fee_amount"] = application_fee(
+            quote.total_amount, hold.organization.platform_fee_bps
+        )
+    base = public_url.rstrip("/")
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "quantity": count,
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": unit,
+                    "product_data": {
+                        "name": f"{hold.activity_name} — {tier}",
+                        "description": when,
+                    },
+                },
+            }
+            for tier, count, unit in tiers
+            if count
+        ],
+        "customer_email": booking.contact_email,
+        "client_reference_id": str(booking.id),
+        "metadata": metadata,
+        "payment_intent_data": payment_intent_data,
+        "expires_at": int(now.timestamp()) + STRIPE_MIN_SESSION_SECONDS,
+        "success_url": f"{base}/booking/confirmed?session_id={{CHECKOUT_SESSION_ID}}",
+        "cancel_url": f"{base}/booking/cancelled?booking={booking.booking_number}",
+    }
+    if quote.discount_amount:
+        params["discounts"] = [{"coupon": f"promo-{booking.id}"}]
+    return params

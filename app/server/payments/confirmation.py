@@ -1,0 +1,426 @@
+"""Applying payment facts to a locked booking: confirm, fail, expire, refund, late payments.
+
+Every function here runs inside the caller's tenant transaction with the booking row
+locked, and is idempotent: figures are set from absolute amounts (max of what is known),
+rows are upserted by their Stripe ids, and a status only moves forward.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.lifecycle import (
+    REVIVABLE_BY_LATE_PAYMENT,
+    BookingStatus,
+    local_today,
+    payment_status_for,
+)
+from app.domain.money import format_amount
+from app.server.bookings import repository as bookings
+from app.server.bookings.events import Actor, record_event
+from app.server.customers import service as customers
+from app.server.db.models import ActivitySession, Booking, Organization, Payment, Refund, Venue
+from app.server.payments import holds
+from app.server.payments.facts import FactKind, PaymentFact, RefundFact
+from app.server.payments.stripe_gateway import StripeGateway
+
+STRIPE = Actor("stripe", None, "Stripe")
+REFUND_STATUS_RANK = {
+    "pending": 0,
+    "requires_action": 0,
+    "failed": 1,
+    "canceled": 1,
+    "succeeded": 2,
+}
+
+
+class RetryLater(Exception):
+    """The event cannot be applied yet (its payment is not known); the job retries it."""
+
+
+async def apply_fact(
+    session: AsyncSession,
+    gateway: StripeGateway | None,
+    booking: Booking,
+    fact: PaymentFact,
+    now: datetime,
+) -> None:
+    """Bring the booking in line with one fact."""
+    if fact.kind is FactKind.PAID:
+        await _paid(session, gateway, booking, fact, now)
+    elif fact.kind is FactKind.PROCESSING:
+        await _processing(session, booking, fact)
+    elif fact.kind is FactKind.FAILED:
+        await _failed(session, booking, fact, now)
+    elif fact.kind is FactKind.EXPIRED:
+        if booking.status == BookingStatus.PENDING_PAYMENT:
+            await holds.end_hold(
+                session,
+                booking,
+                BookingStatus.EXPIRED,
+                STRIPE,
+                "The payment page expired; seats released.",
+                now=now,
+            )
+    elif fact.kind is FactKind.REFUNDED:
+        await _refunded(session, gateway, booking, fact, now)
+
+
+async def attach_customer(
+    session: AsyncSession, booking: Booking, today: date, timezone: str
+) -> None:
+    """Find or create the booking's customer from its contact and refresh their analytics."""
+    if booking.customer_id is None and booking.contact_email:
+        first, _, last = booking.contact_name.strip().partition(" ")
+        customer = await customers.find_or_create(
+            session,
+            booking.organization_id,
+            email=booking.contact_email,
+            first_name=first or booking.contact_email.split("@")[0],
+            last_name=last,
+            phone=booking.contact_phone,
+            created_via="booking_widget",
+        )
+        booking.customer_id = customer.id
+        await session.flush()
+    if booking.customer_id is not None:
+        await customers.refresh_analytics(session, booking.customer_id, today, timezone)
+
+
+async def _venue_zone(session: AsyncSession, booking: Booking) -> str:
+    return await session.scalar(select(Venue.timezone).where(Venue.id == booking.venue_id)) or "UTC"
+
+
+async def _upsert_payment(session: AsyncSession, booking: Booking, fact: PaymentFact) -> Payment:
+    """The payments row of this PaymentIntent, created on first sight."""
+    assert fact.payment_intent_id is not None
+    await session.execute(
+        insert(Payment)
+        .values(
+            organization_id=booking.organization_id,
+            booking_id=booking.id,
+            provider="stripe",
+            method="card",
+            status="pending",
+            amount=fact.amount or booking.total_amount,
+            refunded_amount=0,
+            currency=(fact.currency or booking.currency).upper(),
+            stripe_payment_intent_id=fact.payment_intent_id,
+        )
+        .on_conflict_do_nothing(index_elements=[Payment.stripe_payment_intent_id])
+    )
+    payment = await session.scalar(
+        select(Payment)
+        .where(Payment.stripe_payment_intent_id == fact.payment_intent_id)
+        .with_for_update()
+    )
+    assert payment is not None
+    if fact.charge_id and not payment.stripe_charge_id:
+        payment.stripe_charge_id = fact.charge_id
+    return payment
+
+
+async def _settle_money(session: AsyncSession, booking: Booking) -> None:
+    """Set the booking's paid/refunded figures and payment state from its payments."""
+    paid, refunded = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(Payment.amount), 0),
+                func.coalesce(func.sum(Payment.refunded_amount), 0),
+            ).where(Payment.booking_id == booking.id, Payment.status == "succeeded")
+        )
+    ).one()
+    booking.amount_paid = int(paid)
+    booking.refunded_amount = int(refunded)
+    failed = booking.status == BookingStatus.PAYMENT_FAILED
+    if paid or booking.payment_status != "unpaid" or failed:
+        booking.payment_status = payment_status_for(int(paid), int(refunded), failed=failed).value
+    await session.flush()
+
+
+async def _paid(
+    session: AsyncSession,
+    gateway: StripeGateway | None,
+    booking: Booking,
+    fact: PaymentFact,
+    now: datetime,
+) -> None:
+    if fact.payment_intent_id is None:
+        # A session paid without a PaymentIntent id in the event: the PI event follows.
+        if fact.checkout_session_id and not booking.stripe_checkout_session_id:
+            booking.stripe_checkout_session_id = fact.checkout_session_id
+        raise RetryLater("The payment's PaymentIntent is not known yet.")
+    payment = await _upsert_payment(session, booking, fact)
+    newly_paid = payment.status != "succeeded"
+    payment.status = "succeeded"
+    booking.stripe_payment_intent_id = booking.stripe_payment_intent_id or fact.payment_intent_id
+    if fact.checkout_session_id:
+        booking.stripe_checkout_session_id = fact.checkout_session_id
+    current = BookingStatus(booking.status)
+    timezone = await _venue_zone(session, booking)
+    today = local_today(timezone, now)
+    amount = format_amount(payment.amount, payment.currency)
+
+    if current is BookingStatus.PENDING_PAYMENT:
+        booking.status = BookingStatus.CONFIRMED.value
+        booking.confirmed_at = now
+        await _settle_money(session, booking)
+        await record_event(
+            session,
+            booking,
+            "payment",
+            STRIPE,
+            from_status=current.value,
+            to_status=booking.status,
+            message=f"Paid {amount} online; booking confirmed.",
+            data={"payment_intent": fact.payment_intent_id},
+        )
+    elif current in REVIVABLE_BY_LATE_PAYMENT or current is BookingStatus.CANCELLED:
+        await _late_payment(session, gateway, booking, payment, current, now)
+    else:
+        await _settle_money(session, booking)
+        if newly_paid:
+            await record_event(
+                session,
+                booking,
+                "payment",
+                STRIPE,
+                message=f"Paid {amount} online.",
+                data={"payment_intent": fact.payment_intent_id},
+            )
+    await attach_customer(session, booking, today, timezone)
+
+
+async def _late_payment(
+    session: AsyncSession,
+    gateway: StripeGateway | None,
+    booking: Booking,
+    payment: Payment,
+    current: BookingStatus,
+    now: datetime,
+) -> None:
+    """Money for a hold that already ended: take the seats again, or give the money back."""
+    amount = format_amount(payment.amount, payment.currency)
+    if current is not BookingStatus.CANCELLED and await bookings.reserve_seats(
+        session, booking.session_id, booking.party_size
+    ):
+        await holds.claim_promo_use(session, booking.promo_code)
+        booking.status = BookingStatus.CONFIRMED.value
+        booking.confirmed_at = now
+        await _settle_money(session, booking)
+        await record_event(
+            session,
+            booking,
+            "late_payment",
+            STRIPE,
+            from_status=current.value,
+            to_status=booking.status,
+            message=f"Paid {amount} after the hold ended; seats taken again and booking confirmed.",
+            data={"payment_intent": payment.stripe_payment_intent_id},
+        )
+        return
+    why = (
+        "the booking had been cancelled"
+        if current is BookingStatus.CANCELLED
+        else "the session had no seats left"
+    )
+    await _settle_money(session, booking)
+    if payment.refunded_amount < payment.amount:
+        await _refund_automatically(session, gateway, booking, payment, why, now)
+    booking.attention_reason = (
+        f"Payment of {amount} arrived after the hold ended and {why}; "
+        "it was refunded automatically."
+    )
+    await record_event(
+        session,
+        booking,
+        "late_payment_refunded",
+        STRIPE,
+        message=booking.attention_reason,
+        data={"payment_intent": payment.stripe_payment_intent_id},
+    )
+
+
+async def _refund_automatically(
+    session: AsyncSession,
+    gateway: StripeGateway | None,
+    booking: Booking,
+    payment: Payment,
+    why: str,
+    now: datetime,
+) -> None:
+    if gateway is None:
+        raise RetryLater("Stripe is not configured, so the late payment cannot be refunded.")
+    assert payment.stripe_payment_intent_id is not None
+    source = booking.stripe_checkout_session_id or payment.stripe_payment_intent_id
+    key = f"late-payment-refund-{source}"
+    remaining = payment.amount - payment.refunded_amount
+    account = await _stripe_account(session, booking)
+    refund = await gateway.refund(
+        payment.stripe_payment_intent_id,
+        remaining,
+        account=account,
+        idempotency_key=key,
+        metadata={"booking_id": str(booking.id), "origin": "automatic"},
+    )
+    await _upsert_refund(
+        session,
+        booking,
+        payment,
+        RefundFact(
+            id=refund["id"],
+            amount=int(refund["amount"]),
+            status=refund["status"],
+            reason=None,
+            metadata={"origin": "automatic"},
+        ),
+        reason=f"Late payment: {why}.",
+        idempotency_key=key,
+    )
+    if refund["status"] == "succeeded":
+        payment.refunded_amount = max(payment.refunded_amount, payment.amount)
+    await _settle_money(session, booking)
+
+
+async def _stripe_account(session: AsyncSession, booking: Booking) -> str | None:
+    return await session.scalar(
+        select(Organization.stripe_account_id).where(Organization.id == booking.organization_id)
+    )
+
+
+async def _processing(session: AsyncSession, booking: Booking, fact: PaymentFact) -> None:
+    """Checkout done with a delayed method: keep the seats until the bank answers."""
+    if fact.payment_intent_id and not booking.stripe_payment_intent_id:
+        booking.stripe_payment_intent_id = fact.payment_intent_id
+    if booking.status != BookingStatus.PENDING_PAYMENT:
+        return
+    starts_at = await session.scalar(
+        select(ActivitySession.starts_at).where(ActivitySession.id == booking.session_id)
+    )
+    if starts_at and (booking.expires_at is None or booking.expires_at < starts_at):
+        booking.expires_at = starts_at
+        await session.flush()
+        await record_event(
+            session,
+            booking,
+            "payment_processing",
+            STRIPE,
+            message="Checkout completed; the payment is processing. Seats held until it clears.",
+            data={"payment_intent": fact.payment_intent_id},
+        )
+
+
+async def _failed(
+    session: AsyncSession, booking: Booking, fact: PaymentFact, now: datetime
+) -> None:
+    if fact.payment_intent_id and not booking.stripe_payment_intent_id:
+        booking.stripe_payment_intent_id = fact.payment_intent_id
+    if booking.status != BookingStatus.PENDING_PAYMENT:
+        return  # paid meanwhile, or already ended: a stale failure changes nothing
+    reason = fact.failure_message or "The payment was declined."
+    await holds.end_hold(
+        session,
+        booking,
+        BookingStatus.PAYMENT_FAILED,
+        STRIPE,
+        f"Payment failed: {reason} Seats released.",
+        now=now,
+    )
+
+
+async def _refunded(
+    session: AsyncSession,
+    gateway: StripeGateway | None,
+    booking: Booking,
+    fact: PaymentFact,
+    now: datetime,
+) -> None:
+    """Refunds made by us or in the Stripe dashboard: amounts, rows and payment state."""
+    payment = None
+    if fact.payment_intent_id:
+        payment = await session.scalar(
+            select(Payment)
+            .where(Payment.stripe_payment_intent_id == fact.payment_intent_id)
+            .with_for_update()
+        )
+    if payment is None or payment.status != "succeeded":
+        if fact.amount is None or fact.payment_intent_id is None:
+            raise RetryLater("The refunded payment is not recorded yet.")
+        # A refunded charge was paid: record the payment first, whatever came before.
+        await _paid(session, gateway, booking, fact, now)
+        payment = await _upsert_payment(session, booking, fact)
+    before = payment.refunded_amount
+    for refund in fact.refunds:
+        await _upsert_refund(session, booking, payment, refund)
+    succeeded = await session.scalar(
+        select(func.coalesce(func.sum(Refund.amount), 0)).where(
+            Refund.payment_id == payment.id, Refund.status == "succeeded"
+        )
+    )
+    payment.refunded_amount = min(
+        payment.amount, max(payment.refunded_amount, fact.amount_refunded or 0, int(succeeded or 0))
+    )
+    await _settle_money(session, booking)
+    if payment.refunded_amount > before:
+        await record_event(
+            session,
+            booking,
+            "refund",
+            STRIPE,
+            message=(
+                f"Refunded {format_amount(payment.refunded_amount - before, payment.currency)}; "
+                f"{format_amount(payment.refunded_amount, payment.currency)} of "
+                f"{format_amount(payment.amount, payment.currency)} refunded in all."
+            ),
+            data={"payment_intent": payment.stripe_payment_intent_id},
+        )
+    if booking.customer_id:
+        timezone = await _venue_zone(session, booking)
+        await customers.refresh_analytics(
+            session, booking.customer_id, local_today(timezone, now), timezone
+        )
+
+
+async def _upsert_refund(
+    session: AsyncSession,
+    booking: Booking,
+    payment: Payment,
+    refund: RefundFact,
+    *,
+    reason: str | None = None,
+    idempotency_key: str | None = None,
+) -> None:
+    """The refunds row of one Stripe Refund; its status only moves forward."""
+    origin = refund.metadata.get("origin")
+    await session.execute(
+        insert(Refund)
+        .values(
+            organization_id=booking.organization_id,
+            booking_id=booking.id,
+            payment_id=payment.id,
+            provider="stripe",
+            origin=origin if origin in ("desk", "automatic") else "stripe_dashboard",
+            method="card",
+            status="pending",
+            amount=refund.amount,
+            currency=payment.currency,
+            reason=reason or refund.reason or "Refunded in Stripe.",
+            stripe_refund_id=refund.id,
+            idempotency_key=idempotency_key,
+        )
+        .on_conflict_do_nothing(index_elements=[Refund.stripe_refund_id])
+    )
+    row = await session.scalar(
+        select(Refund).where(Refund.stripe_refund_id == refund.id).with_for_update()
+    )
+    assert row is not None
+    status = "cancelled" if refund.status == "canceled" else refund.status
+    if status in ("pending", "succeeded", "failed", "cancelled") and REFUND_STATUS_RANK.get(
+        refund.status, 0
+    ) >= REFUND_STATUS_RANK.get("canceled" if row.status == "cancelled" else row.status, 0):
+        row.status = status
+    await session.flush()
