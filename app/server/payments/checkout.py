@@ -25,7 +25,7 @@ from app.server.bookings.events import Actor, record_event
 from app.server.bookings.service import insert_with_number, load_session
 from app.server.core.db import Database
 from app.server.core.errors import Conflict, Invalid
-from app.server.db.models import Booking, Organization, PromoCode
+from app.server.db.models import ActivitySession, Booking, Organization, PromoCode
 from app.server.payments import holds
 from app.server.payments.confirmation import attach_customer
 from app.server.payments.stripe_gateway import (
@@ -71,7 +71,9 @@ class CheckoutStarted:
 
 
 @dataclass(frozen=True, slots=True)
-class _Hold:
+class Hold:
+    """A pending booking holding its seats, with what the payment page needs."""
+
     booking: Booking
     organization: Organization
     activity_name: str
@@ -92,7 +94,7 @@ async def start_checkout(
     """Hold the seats and open the payment page; a free booking is confirmed at once."""
     now = now or datetime.now(UTC)
     async with db.tenant(organization_id) as session:
-        hold = await _reserve(session, organization_id, req, now, hold_minutes)
+        hold = await reserve_hold(session, organization_id, req, now, hold_minutes)
     booking = hold.booking
     if hold.quote.total_amount == 0:
         return _started(booking, None)
@@ -141,13 +143,14 @@ def _started(booking: Booking, session_id: str | None, url: str | None = None) -
     )
 
 
-async def _reserve(
+async def reserve_hold(
     session: AsyncSession,
     organization_id: uuid.UUID,
     req: CheckoutRequest,
     now: datetime,
     hold_minutes: int,
-) -> _Hold:
+) -> Hold:
+    """Check the request, take the seats and write the ``pending_payment`` booking."""
     slot, activity, venue = await load_session(session, req.session_id)
     organization = await session.get_one(Organization, organization_id)
     party = req.adult_count + req.child_count
@@ -161,6 +164,9 @@ async def _reserve(
     if party > slot.capacity:
         raise Invalid(f"A party of {party} does not fit a session of {slot.capacity} seats.")
 
+    if slot.status != "open" or slot.reserved + party > slot.capacity:
+        raise _no_seats(slot)  # already full when we looked: no need to queue for the lock
+
     promo = await _claim_promo(session, req.promo_code, activity.currency, now)
     quote = price_party(
         req.adult_count,
@@ -170,17 +176,6 @@ async def _reserve(
         activity.currency,
         promo,
     )
-    if await bookings.reserve_seats(session, slot.id, party) is None:
-        await session.refresh(slot)
-        remaining = max(slot.capacity - slot.reserved, 0)
-        if slot.status != "open":
-            raise Conflict("This session is closed for booking.", code="session_closed")
-        raise Conflict(
-            f"Only {remaining} seat{'s' if remaining != 1 else ''} left in this session.",
-            code="session_full",
-            remaining=remaining,
-        )
-
     zone = ZoneInfo(venue.timezone)
     starts_local, ends_local = slot.starts_at.astimezone(zone), slot.ends_at.astimezone(zone)
     free = quote.total_amount == 0
@@ -229,7 +224,23 @@ async def _reserve(
     )
     if free:
         await attach_customer(session, booking, local_today(venue.timezone, now), venue.timezone)
-    return _Hold(booking, organization, activity.name, quote, starts_local)
+    # The seats last: the session row stays locked only from here to the commit, so
+    # concurrent checkouts of one session queue for milliseconds, not for the whole insert.
+    if await bookings.reserve_seats(session, slot.id, party) is None:
+        await session.refresh(slot)
+        raise _no_seats(slot)
+    return Hold(booking, organization, activity.name, quote, starts_local)
+
+
+def _no_seats(slot: ActivitySession) -> Conflict:
+    if slot.status != "open":
+        return Conflict("This session is closed for booking.", code="session_closed")
+    remaining = max(slot.capacity - slot.reserved, 0)
+    return Conflict(
+        f"Only {remaining} seat{'s' if remaining != 1 else ''} left in this session.",
+        code="session_full",
+        remaining=remaining,
+    )
 
 
 def _created_message(booking: Booking, promo: Promo | None) -> str:
@@ -305,7 +316,7 @@ def checkout_metadata(
 
 
 def _session_params(
-    hold: _Hold, req: CheckoutRequest, public_url: str, now: datetime
+    hold: Hold, req: CheckoutRequest, public_url: str, now: datetime
 ) -> dict[str, Any]:
     booking, quote = hold.booking, hold.quote
     currency = quote.currency.lower()
