@@ -47,7 +47,9 @@ def settings(database_url: str, emulator: ThreadedEmulatorHandle) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def service(settings: Settings, database_url: str, emulator: ThreadedEmulatorHandle) -> Iterator[str]:
+def service(
+    settings: Settings, database_url: str, emulator: ThreadedEmulatorHandle
+) -> Iterator[str]:
     with live_server(settings, database_url) as url:
         emulator.register_webhook(f"{url}/api/v1/webhooks/stripe", WEBHOOK_SECRET)
         yield url
@@ -77,20 +79,22 @@ async def org(db) -> Org:  # type: ignore[no-untyped-def]
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool], timeout: float = 15.0
+    probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool], within: float = 15.0
 ) -> T:
     """Poll ``probe`` until ``ok`` holds for its answer (webhooks and jobs are asynchronous)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         value = await probe()
         if ok(value):
             return value
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"still not there after {timeout}s: {value!r}")
+            raise AssertionError(f"still not there after {within}s: {value!r}")
         await asyncio.sleep(0.1)
 
 
-def checkout_body(session_id: Any, adults: int = 2, children: int = 0, **extra: Any) -> dict[str, Any]:
+def checkout_body(
+    session_id: Any, adults: int = 2, children: int = 0, **extra: Any
+) -> dict[str, Any]:
     return {
         "session_id": str(session_id),
         "adults": adults,
