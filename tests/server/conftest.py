@@ -15,7 +15,7 @@ from tests.factories import Org, make_org
 @pytest.fixture(scope="session")
 async def service_app(database_url: str):  # type: ignore[no-untyped-def]
     settings = Settings(
-        database_url=database_url, login_throttle_base_seconds=0.2, run_jobs=False
+        database_url=database_url, login_throttle_base_seconds=2.0, run_jobs=False
     )
     app = create_app(settings, database_url)
     async with app.router.lifespan_context(app):
