@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from app.server.db.models import Activity, ActivitySession, Booking
+from app.server.db.models import Activity, ActivitySession, Booking, BookingEvent
 from app.server.payments.checkout import CheckoutRequest, reserve_hold
 from app.server.payments.holds import expire_due_holds
 from tests.factories import make_session
@@ -106,8 +106,11 @@ async def test_hold_expiry_run_twice_at_once_expires_each_hold_once(db, org):
     later = datetime.now(UTC) + timedelta(minutes=11)
     counts = await asyncio.gather(expire_due_holds(db, None, later),
                                   expire_due_holds(db, None, later))
-    assert sum(counts) == 12
+    assert sum(counts) >= 12  # other tests' stale holds expire too: the job is global
     async with db.tenant(org.id) as s:
         assert (await s.get_one(ActivitySession, session_id)).reserved == 0
         statuses = (await s.scalars(select(Booking.status))).all()
-    assert set(statuses) == {"expired"}
+        expiries = await s.scalar(select(func.count()).select_from(BookingEvent)
+                                  .where(BookingEvent.kind == "expired"))
+    assert statuses == ["expired"] * 12
+    assert expiries == 12  # each hold expired exactly once
