@@ -1,0 +1,422 @@
+"""Bookings at the desk: the filtered list, stats, detail, desk bookings, lifecycle actions."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from app.domain.lifecycle import Action, BookingStatus, PaymentStatus
+from app.services.api_client import ApiClient
+
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 500
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRow:
+    """A booking as the list shows it; dates and times are the venue's."""
+
+    id: uuid.UUID
+    booking_number: str
+    status: BookingStatus
+    payment_status: PaymentStatus
+    source: str
+    activity_id: uuid.UUID
+    activity_name: str
+    session_id: uuid.UUID
+    customer_id: uuid.UUID | None
+    customer_name: str
+    customer_email: str | None
+    customer_phone: str | None
+    booking_date: date
+    start_time: time
+    end_time: time
+    party_size: int
+    adult_count: int
+    child_count: int
+    guests_arrived: int
+    currency: str
+    total_amount: int
+    amount_paid: int
+    refunded_amount: int
+    balance_due: int
+    checked_in_at: datetime | None
+    attention_reason: str | None
+    created_at: datetime
+
+    @classmethod
+    def fields_from_json(cls, data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": uuid.UUID(data["id"]),
+            "booking_number": data["booking_number"],
+            "status": BookingStatus(data["status"]),
+            "payment_status": PaymentStatus(data["payment_status"]),
+            "source": data["source"],
+            "activity_id": uuid.UUID(data["activity_id"]),
+            "activity_name": data["activity_name"],
+            "session_id": uuid.UUID(data["session_id"]),
+            "customer_id": uuid.UUID(data["customer_id"]) if data["customer_id"] else None,
+            "customer_name": data["customer_name"],
+            "customer_email": data["customer_email"],
+            "customer_phone": data["customer_phone"],
+            "booking_date": date.fromisoformat(data["booking_date"]),
+            "start_time": time.fromisoformat(data["start_time"]),
+            "end_time": time.fromisoformat(data["end_time"]),
+            "party_size": data["party_size"],
+            "adult_count": data["adult_count"],
+            "child_count": data["child_count"],
+            "guests_arrived": data["guests_arrived"],
+            "currency": data["currency"],
+            "total_amount": data["total_amount"],
+            "amount_paid": data["amount_paid"],
+            "refunded_amount": data["refunded_amount"],
+            "balance_due": data["balance_due"],
+            "checked_in_at": _dt(data["checked_in_at"]),
+            "attention_reason": data["attention_reason"],
+            "created_at": datetime.fromisoformat(data["created_at"]),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BookingRow:
+        return cls(**cls.fields_from_json(data))
+
+    def summary(self) -> BookingRow:
+        """Just the list row (a :class:`BookingDetail` narrowed back to its row)."""
+        return BookingRow(**{name: getattr(self, name) for name in BookingRow.__dataclass_fields__})
+
+
+@dataclass(frozen=True, slots=True)
+class BookingEvent:
+    """One line of a booking's timeline."""
+
+    at: datetime
+    kind: str
+    actor_name: str
+    from_status: str | None
+    to_status: str | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyMovement:
+    """A payment or a refund of a booking."""
+
+    at: datetime
+    kind: str  # "payment" or "refund"
+    provider: str
+    method: str | None
+    status: str
+    amount: int
+    currency: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class BookingDetail(BookingRow):
+    """Everything about one booking."""
+
+    adult_unit_amount: int
+    child_unit_amount: int
+    subtotal_amount: int
+    discount_amount: int
+    promo_code: str | None
+    special_requests: str
+    notes: str
+    expires_at: datetime | None
+    confirmed_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    events: tuple[BookingEvent, ...]
+    payments: tuple[MoneyMovement, ...]
+    refunds: tuple[MoneyMovement, ...]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BookingDetail:
+        return cls(
+            **BookingRow.fields_from_json(data),
+            adult_unit_amount=data["adult_unit_amount"],
+            child_unit_amount=data["child_unit_amount"],
+            subtotal_amount=data["subtotal_amount"],
+            discount_amount=data["discount_amount"],
+            promo_code=data["promo_code"],
+            special_requests=data["special_requests"],
+            notes=data["notes"],
+            expires_at=_dt(data["expires_at"]),
+            confirmed_at=_dt(data["confirmed_at"]),
+            cancelled_at=_dt(data["cancelled_at"]),
+            cancel_reason=data["cancel_reason"],
+            starts_at=datetime.fromisoformat(data["starts_at"]),
+            ends_at=datetime.fromisoformat(data["ends_at"]),
+            timezone=data["timezone"],
+            events=tuple(
+                BookingEvent(
+                    at=datetime.fromisoformat(e["at"]),
+                    kind=e["kind"],
+                    actor_name=e["actor_name"],
+                    from_status=e["from_status"],
+                    to_status=e["to_status"],
+                    message=e["message"],
+                )
+                for e in data["events"]
+            ),
+            payments=tuple(
+                MoneyMovement(
+                    at=datetime.fromisoformat(p["created_at"]),
+                    kind="payment",
+                    provider=p["provider"],
+                    method=p["method"],
+                    status=p["status"],
+                    amount=p["amount"],
+                    currency=p["currency"],
+                    note=p["stripe_payment_intent_id"] or "",
+                )
+                for p in data["payments"]
+            ),
+            refunds=tuple(
+                MoneyMovement(
+                    at=datetime.fromisoformat(r["created_at"]),
+                    kind="refund",
+                    provider=r["provider"],
+                    method=r["method"],
+                    status=r["status"],
+                    amount=r["amount"],
+                    currency=r["currency"],
+                    note=r["reason"],
+                )
+                for r in data["refunds"]
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BookingPage:
+    items: list[BookingRow]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BookingFilter:
+    """What the bookings list is narrowed to; every part optional."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    statuses: tuple[BookingStatus, ...] = ()
+    activity_id: uuid.UUID | None = None
+    q: str = ""
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+            "status": [s.value for s in self.statuses] or None,
+            "activity_id": str(self.activity_id) if self.activity_id else None,
+            "q": self.q.strip() or None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BookingStats:
+    """The Bookings page header: counts and revenue (this week by default)."""
+
+    today: int
+    this_week: int
+    revenue: int
+    currency: str
+    revenue_from: date
+    revenue_to: date
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    id: uuid.UUID
+    name: str
+    duration_minutes: int
+    capacity: int
+    currency: str
+    adult_price: int
+    child_price: int
+    min_adults: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSlot:
+    """A scheduled session of an activity."""
+
+    id: uuid.UUID
+    activity_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    reserved: int
+    remaining: int
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewBooking:
+    """A booking taken at the desk or on the phone."""
+
+    session_id: uuid.UUID
+    adult_count: int
+    child_count: int
+    email: str
+    first_name: str
+    last_name: str = ""
+    phone: str | None = None
+    special_requests: str = ""
+    source: str = "admin"
+    idempotency_key: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "session_id": str(self.session_id),
+            "adult_count": self.adult_count,
+            "child_count": self.child_count,
+            "email": self.email.strip(),
+            "first_name": self.first_name.strip(),
+            "last_name": self.last_name.strip(),
+            "phone": (self.phone or "").strip() or None,
+            "special_requests": self.special_requests,
+            "source": self.source,
+        }
+
+
+_ACTION_PATHS = {
+    Action.CHECK_IN: "check-in",
+    Action.UNDO_CHECK_IN: "undo-check-in",
+    Action.NO_SHOW: "no-show",
+    Action.COMPLETE: "complete",
+    Action.CANCEL: "cancel",
+}
+
+
+class BookingsService:
+    """Bookings use cases over the API."""
+
+    def __init__(self, client: ApiClient) -> None:
+        self._client = client
+
+    async def page(
+        self, filters: BookingFilter, cursor: str | None = None, limit: int = PAGE_SIZE
+    ) -> BookingPage:
+        """One page of bookings matching ``filters``, in date and time order."""
+        params = {**filters.params(), "cursor": cursor, "limit": limit}
+        data = await self._client.get("/bookings", params)
+        return BookingPage(
+            items=[BookingRow.from_json(item) for item in data["items"]],
+            next_cursor=data["next_cursor"],
+        )
+
+    async def all(self, filters: BookingFilter) -> list[BookingRow]:
+        """Every booking matching ``filters`` (for bounded ranges such as a week)."""
+        rows: list[BookingRow] = []
+        cursor: str | None = None
+        while True:
+            page = await self.page(filters, cursor, MAX_PAGE_SIZE)
+            rows.extend(page.items)
+            if page.next_cursor is None:
+                return rows
+            cursor = page.next_cursor
+
+    async def stats(self) -> BookingStats:
+        """Today's and this week's bookings, and this week's revenue."""
+        data = await self._client.get("/bookings/stats")
+        return BookingStats(
+            today=data["today"],
+            this_week=data["this_week"],
+            revenue=data["revenue"],
+            currency=data["currency"],
+            revenue_from=date.fromisoformat(data["revenue_from"]),
+            revenue_to=date.fromisoformat(data["revenue_to"]),
+        )
+
+    async def get(self, booking_id: uuid.UUID) -> BookingDetail:
+        """One booking with its timeline, payments and refunds."""
+        return BookingDetail.from_json(await self._client.get(f"/bookings/{booking_id}"))
+
+    async def activities(self) -> list[Activity]:
+        """The organization's active activities."""
+        return [
+            Activity(
+                id=uuid.UUID(a["id"]),
+                name=a["name"],
+                duration_minutes=a["duration_minutes"],
+                capacity=a["capacity"],
+                currency=a["currency"],
+                adult_price=a["adult_price"],
+                child_price=a["child_price"],
+                min_adults=a["min_adults"],
+            )
+            for a in await self._client.get("/activities")
+        ]
+
+    async def sessions(
+        self, first: date, last: date, activity_id: uuid.UUID | None = None
+    ) -> list[SessionSlot]:
+        """Sessions starting on venue dates ``first`` to ``last`` inclusive."""
+        data = await self._client.get(
+            "/sessions",
+            {
+                "from": first.isoformat(),
+                "to": last.isoformat(),
+                "activity_id": str(activity_id) if activity_id else None,
+            },
+        )
+        return [
+            SessionSlot(
+                id=uuid.UUID(s["id"]),
+                activity_id=uuid.UUID(s["activity_id"]),
+                starts_at=datetime.fromisoformat(s["starts_at"]),
+                ends_at=datetime.fromisoformat(s["ends_at"]),
+                capacity=s["capacity"],
+                reserved=s["reserved"],
+                remaining=s["remaining"],
+                status=s["status"],
+            )
+            for s in data
+        ]
+
+    async def create(self, booking: NewBooking) -> BookingDetail:
+        """Take a desk booking: seats reserved, confirmed, payment to be taken."""
+        data = await self._client.post(
+            "/bookings", booking.body(), idempotency_key=booking.idempotency_key
+        )
+        return BookingDetail.from_json(data)
+
+    async def perform(
+        self,
+        action: Action,
+        booking_id: uuid.UUID,
+        *,
+        reason: str | None = None,
+        override_unpaid: bool = False,
+        guests_arrived: int | None = None,
+    ) -> BookingDetail:
+        """Move the booking through its lifecycle; the service has the last word."""
+        body: dict[str, Any] | None = None
+        if action is Action.CANCEL:
+            body = {"reason": reason or ""}
+        elif action is Action.CHECK_IN:
+            body = {"override_unpaid": override_unpaid, "guests_arrived": guests_arrived}
+        data = await self._client.post(
+            f"/bookings/{booking_id}/{_ACTION_PATHS[action]}",
+            body,
+            idempotency_key=str(uuid.uuid4()),
+        )
+        return BookingDetail.from_json(data)
+
+    async def set_guests_arrived(self, booking_id: uuid.UUID, guests: int) -> BookingDetail:
+        """Record how many of a checked-in party have arrived so far."""
+        data = await self._client.post(
+            f"/bookings/{booking_id}/guests-arrived", {"guests_arrived": guests}
+        )
+        return BookingDetail.from_json(data)

@@ -1,0 +1,1 @@
+"""The Bookings page: stats, filters, table and calendar, detail, actions."""

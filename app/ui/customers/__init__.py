@@ -1,0 +1,1 @@
+"""The Customers page: segment cards, search, table, detail with history and edits."""
