@@ -127,7 +127,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         key = settings.stripe_secret_key
         gateway = StripeGateway(key.get_secret_value(), settings.stripe_api_base) if key else None
         jobs = JobRunner(
-            build_queue(db, gateway),
+            build_queue(db, gateway, pool_size=settings.db_pool_size),
             run_worker=settings.run_jobs,
             concurrency=settings.job_concurrency,
         )

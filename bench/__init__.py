@@ -1,0 +1,1 @@
+"""Benchmarks: scripts run with ``python -m bench.<name>``, each printing a table of figures."""

@@ -1,0 +1,232 @@
+"""What both benchmarks share: a scratch database, test data in bulk, figures and the table.
+
+A bench runs against ``DATABASE_URL`` when it is set (a fresh database is created on that
+server and dropped at the end, as ``tests/conftest.py`` does) or else against an embedded
+server in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import platform
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import make_url
+
+from app.server.core.db import Database
+from app.server.core.embedded_postgres import EmbeddedPostgres, sqlalchemy_url
+from app.server.db.migrate import upgrade
+from app.server.db.models import ActivitySession
+from tests.factories import Org
+
+Row = tuple[str, str]
+
+
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A migrated, empty database for one run, dropped afterwards; yields its URL."""
+    external = os.environ.get("DATABASE_URL")
+    embedded: EmbeddedPostgres | None = None
+    if external:
+        server_url = sqlalchemy_url(external)
+    else:
+        embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="bookingtms-bench-")) / "pgdata")
+        server_url = embedded.start()
+    name = f"bookingtms_{prefix}_{uuid.uuid4().hex[:10]}"
+    admin_url = make_url(server_url).set(database="postgres").render_as_string(False)
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        if embedded is not None:
+            embedded.stop()
+
+
+def libpq_url(url: str) -> str:
+    """The ``postgresql://`` form psycopg connects with."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def make_sessions(
+    db: Database, org: Org, count: int, capacity: int, *, starts_in: timedelta = timedelta(hours=2)
+) -> list[uuid.UUID]:
+    """``count`` open sessions of the org's activity in one statement, in start order."""
+    # One second apart keeps (activity, starts_at) unique; factories' make_session is one
+    # transaction per session, too slow for thousands.
+    start = (datetime.now(UTC) + starts_in).replace(microsecond=0)
+    rows = [
+        {
+            "organization_id": org.id,
+            "activity_id": org.activity_id,
+            "starts_at": start + timedelta(seconds=i),
+            "ends_at": start + timedelta(seconds=i, minutes=60),
+            "capacity": capacity,
+            "reserved": 0,
+            "status": "open",
+        }
+        for i in range(count)
+    ]
+    async with db.tenant(org.id) as session:
+        ids = await session.scalars(insert(ActivitySession).returning(ActivitySession.id), rows)
+        return list(ids.all())
+
+
+async def select_ceiling(url: str, clients: int, seconds: float, rows: int = 1000) -> float:
+    """A ``pgbench -S``-style ceiling: primary-key SELECTs by ``clients`` connections, tx/s.
+
+    Each client has its own connection in autocommit (one statement is one transaction, as
+    pgbench's select-only script), so the figure is what this server and this client
+    library can do at best on this machine.
+    """
+    conninfo = libpq_url(url)
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        await conn.execute(
+            "CREATE TABLE bench_accounts (aid int PRIMARY KEY, abalance int NOT NULL, "
+            "filler char(84))"
+        )
+        await conn.execute(
+            "INSERT INTO bench_accounts SELECT g, 0, '' FROM generate_series(1, %s) g", (rows,)
+        )
+        await conn.execute("ANALYZE bench_accounts")
+    counts = [0] * clients
+    deadline = time.perf_counter() + seconds
+    ids = [1 + (i * 7919) % rows for i in range(rows)]
+
+    async def client(n: int) -> None:
+        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+            i = n
+            while time.perf_counter() < deadline:
+                cur = await conn.execute(
+                    "SELECT abalance FROM bench_accounts WHERE aid = %s", (ids[i % rows],)
+                )
+                await cur.fetchone()
+                counts[n] += 1
+                i += 1
+
+    begun = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    elapsed = time.perf_counter() - begun
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        await conn.execute("DROP TABLE bench_accounts")
+    return sum(counts) / elapsed
+
+
+async def hot_row_ceiling(url: str, clients: int, seconds: float, *, one_statement: bool) -> float:
+    """Conditional seat UPDATEs of one row by ``clients`` connections, committed, per second.
+
+    The row lock is held until the commit is durable, so every update of one row waits for
+    the previous one's WAL flush: this is the most any design can take from one session
+    on this server. ``one_statement`` sends each UPDATE as its own (autocommit)
+    transaction; otherwise UPDATE and COMMIT are two round trips, as in the service.
+    """
+    conninfo = libpq_url(url)
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_hot "
+            "(id int PRIMARY KEY, reserved int NOT NULL, capacity int NOT NULL)"
+        )
+        await conn.execute("TRUNCATE bench_hot")
+        await conn.execute("INSERT INTO bench_hot VALUES (1, 0, 2000000000)")
+    update = (
+        "UPDATE bench_hot SET reserved = reserved + %s "
+        "WHERE id = 1 AND reserved + %s <= capacity RETURNING reserved"
+    )
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def client() -> None:
+        nonlocal done
+        async with await psycopg.AsyncConnection.connect(
+            conninfo, autocommit=one_statement
+        ) as conn:
+            while time.perf_counter() < deadline:
+                cur = await conn.execute(update, (1, 1))
+                await cur.fetchone()
+                if not one_statement:
+                    await conn.commit()
+                done += 1
+
+    begun = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = time.perf_counter() - begun
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        await conn.execute("DROP TABLE bench_hot")
+    return done / elapsed
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The ``p``-th percentile (nearest rank) of ``values``; NaN when there are none."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(math.ceil(p / 100 * len(ordered)), 1)
+    return ordered[rank - 1]
+
+
+def ms(seconds: float) -> str:
+    """Seconds as milliseconds for the table."""
+    return "-" if math.isnan(seconds) else f"{seconds * 1000:.1f}"
+
+
+def rate(count: int, seconds: float) -> str:
+    """Events per second for the table."""
+    return f"{count / seconds:.0f}" if seconds > 0 else "-"
+
+
+def machine() -> str:
+    """A line saying where the figures come from."""
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{platform.python_implementation()} {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, {platform.machine()}, load average {load}"
+    )
+
+
+def print_table(title: str, rows: Sequence[Row]) -> None:
+    """A plain two-column table."""
+    width = max(len(name) for name, _ in rows)
+    print(f"\n{title}")
+    print("-" * (width + 14))
+    for name, value in rows:
+        if not name:
+            print()
+            continue
+        print(f"{name:<{width}}  {value:>10}")
+    print("-" * (width + 14))
+
+
+def report_checks(failures: Sequence[str]) -> int:
+    """Print the verdict; the exit status of the bench (1 when a correctness check failed)."""
+    for failure in failures:
+        print(f"FAIL: {failure}")
+    if failures:
+        return 1
+    print("correctness: OK")
+    return 0
+
+
+def quiet_logs() -> None:
+    """Keep the service's warnings off the table (the bench counts refusals itself)."""
+    import logging
+
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
+    for name in ("procrastinate", "uvicorn", "uvicorn.error", "app", "aiohttp"):
+        logging.getLogger(name).setLevel(logging.ERROR)

@@ -1,0 +1,475 @@
+"""Contended reservations: many clients reserving seats of one session until it is full.
+
+C asyncio clients reserve parties of 1-4 on the same session (never more seats than the
+last refusal said were left, as the widget shows them); when a refusal says no seat is
+left they all move on to the next fresh session. Each attempt is the database work of a
+checkout exactly as the service does it — ``reserve_hold`` inside ``db.tenant`` (load the
+session, write the ``pending_payment`` booking and its event, take the seats under the
+session's row lock, commit) — without the Stripe call. With ``--http`` the same load also
+goes through the real endpoint (uvicorn + the Stripe emulator) for end-to-end checkouts/s.
+
+Afterwards every session is checked: seats reserved == sum of its held bookings' parties,
+and never above capacity. A ``pgbench -S``-style ceiling of the same server is measured in
+the same run for the ratio, and the ceiling of one hot row (conditional UPDATE + COMMIT of
+one row by the same clients, raw psycopg): what any design could take from one session.
+
+    .venv/bin/python -m bench.reservations [--clients 50] [--duration 15] [--http]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import secrets
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
+
+from app.server.core.db import Database
+from app.server.core.errors import Conflict
+from app.server.core.settings import Settings
+from app.server.payments.checkout import CheckoutRequest, reserve_hold
+from bench.common import (
+    Row,
+    hot_row_ceiling,
+    machine,
+    make_sessions,
+    ms,
+    percentile,
+    print_table,
+    quiet_logs,
+    rate,
+    report_checks,
+    scratch_database,
+    select_ceiling,
+)
+from tests.factories import Org, make_org
+
+BUSY_SQLSTATES = ("55P03", "40001", "40P01")  # lock timeout, serialization, deadlock
+HELD = ("pending_payment", "confirmed")
+
+# (outcome, seats remaining when refused, seats taken)
+Outcome = tuple[str, int | None, int]
+# (random source, session, largest party worth asking for) -> outcome
+Attempt = Callable[[random.Random, uuid.UUID, int], Awaitable[Outcome]]
+MAX_PARTY = 4
+
+
+@dataclass
+class Tally:
+    """What the clients of one phase saw."""
+
+    reserved: list[float] = field(default_factory=list)
+    refused: list[float] = field(default_factory=list)
+    busy: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    seats: int = 0
+    sessions_filled: int = 0
+    elapsed: float = 0.0
+    cpu: float = 0.0
+    ran_out: bool = False
+    warmup: Tally | None = None
+
+    @property
+    def all_reserved(self) -> int:
+        """Reservations including the warm-up's."""
+        return len(self.reserved) + (len(self.warmup.reserved) if self.warmup else 0)
+
+    @property
+    def all_errors(self) -> list[str]:
+        return self.errors + (self.warmup.errors if self.warmup else [])
+
+    @property
+    def attempts(self) -> int:
+        return len(self.reserved) + len(self.refused) + len(self.busy) + len(self.errors)
+
+
+class Probe:
+    """Counts the SQL statements sent and times how long each seat lock is held.
+
+    The session's row lock is taken by the seat UPDATE (the last statement of
+    ``reserve_hold``) and released by the COMMIT; every other reservation of that session
+    waits meanwhile, so one session cannot take more than 1 / (mean hold) reservations/s.
+    """
+
+    SEAT_UPDATE = "UPDATE activity_sessions SET reserved="
+
+    def __init__(self, db: Database) -> None:
+        self.statements = 0
+        self.holds: list[float] = []
+        event.listen(db.app_engine.sync_engine, "after_cursor_execute", self._executed)
+
+    def _executed(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.statements += 1
+        if statement.startswith(self.SEAT_UPDATE):
+            conn.info["seats_locked_at"] = time.perf_counter()
+
+    def committed(self, info: dict[str, Any]) -> None:
+        locked_at = info.pop("seats_locked_at", None)
+        if locked_at is not None:
+            self.holds.append(time.perf_counter() - locked_at)
+
+
+class Sessions:
+    """The session every client is on, the seats it is known to have left, and the move to
+    a fresh one once it is full.
+
+    Like the widget, which shows the seats left, nobody asks for more seats than the last
+    refusal said remained (the figure may be stale, so refusals still happen).
+    """
+
+    def __init__(self, ids: list[uuid.UUID]) -> None:
+        self.ids = ids
+        self.index = 0
+        self.known_left = MAX_PARTY
+
+    def current(self) -> tuple[int, uuid.UUID, int] | None:
+        if self.index >= len(self.ids):
+            return None
+        return self.index, self.ids[self.index], self.known_left
+
+    def refused(self, index: int, remaining: int | None, tally: Tally) -> None:
+        if self.index != index or remaining is None:
+            return
+        if remaining > 0:
+            self.known_left = min(self.known_left, remaining)
+            return
+        # Only the first client to see it full moves everyone on.
+        self.index += 1
+        self.known_left = MAX_PARTY
+        tally.sessions_filled += 1
+
+
+def party(rng: random.Random, largest: int) -> tuple[int, int]:
+    """(adults, children) for a party of 1 to ``largest`` with at least one adult."""
+    size = rng.randint(1, largest)
+    adults = rng.randint(1, size)
+    return adults, size - adults
+
+
+async def run_load(
+    attempt: Attempt, sessions: Sessions, clients: int, seconds: float, seed: int
+) -> Tally:
+    """Drive ``attempt`` from ``clients`` tasks for ``seconds``."""
+    tally = Tally()
+    deadline = time.perf_counter() + seconds
+
+    async def client(n: int) -> None:
+        rng = random.Random(seed * 1000 + n)
+        while time.perf_counter() < deadline:
+            at = sessions.current()
+            if at is None:
+                tally.ran_out = True
+                return
+            index, session_id, largest = at
+            began = time.perf_counter()
+            outcome, remaining, seats = await attempt(rng, session_id, largest)
+            took = time.perf_counter() - began
+            if outcome == "reserved":
+                tally.reserved.append(took)
+                tally.seats += seats
+            elif outcome == "refused":
+                tally.refused.append(took)
+                sessions.refused(index, remaining, tally)
+            elif outcome == "busy":
+                tally.busy.append(took)
+            else:
+                tally.errors.append(outcome)
+
+    begun, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    tally.elapsed = time.perf_counter() - begun
+    tally.cpu = time.process_time() - cpu
+    return tally
+
+
+def direct_attempt(db: Database, org: Org, hold_minutes: int, probe: Probe) -> Attempt:
+    """One reservation as the service's checkout does it, minus the Stripe call."""
+
+    async def attempt(rng: random.Random, session_id: uuid.UUID, largest: int) -> Outcome:
+        adults, children = party(rng, largest)
+        request = CheckoutRequest(
+            session_id=session_id,
+            adult_count=adults,
+            child_count=children,
+            name="Ada Lovelace",
+            email=f"ada+{rng.getrandbits(32)}@example.com",
+            phone="+13125550142",
+            promo_code=None,
+            special_requests="",
+        )
+        try:
+            async with db.tenant(org.id) as session:
+                await reserve_hold(session, org.id, request, datetime.now(UTC), hold_minutes)
+                info = (await session.connection()).info
+            probe.committed(info)
+        except Conflict as exc:
+            return "refused", exc.details.get("remaining"), 0
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) in BUSY_SQLSTATES:
+                return "busy", None, 0
+            return f"database error: {exc.orig!r}"[:200], None, 0
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"[:200], None, 0
+        return "reserved", None, adults + children
+
+    return attempt
+
+
+def http_attempt(client: httpx.AsyncClient, org: Org) -> Attempt:
+    """One checkout through the public endpoint (seats, booking and the Stripe session)."""
+
+    async def attempt(rng: random.Random, session_id: uuid.UUID, largest: int) -> Outcome:
+        adults, children = party(rng, largest)
+        body = {
+            "session_id": str(session_id),
+            "adults": adults,
+            "children": children,
+            "customer": {
+                "name": "Ada Lovelace",
+                "email": f"ada+{rng.getrandbits(32)}@example.com",
+                "phone": "(312) 555-0142",
+            },
+        }
+        try:
+            r = await client.post(f"/api/v1/public/{org.slug}/checkout-sessions", json=body)
+        except httpx.HTTPError as exc:
+            return f"http error: {exc!r}"[:200], None, 0
+        if r.status_code == 201:
+            return "reserved", None, adults + children
+        error = r.json().get("error", {})
+        if r.status_code == 409:
+            return "refused", error.get("remaining"), 0
+        if r.status_code == 503 and error.get("code") == "busy":
+            return "busy", None, 0
+        return f"HTTP {r.status_code} {error.get('code')}", None, 0
+
+    return attempt
+
+
+async def check_sessions(db: Database) -> tuple[list[str], dict[str, int]]:
+    """Every session's seats against its held bookings; (failures, totals)."""
+    async with db.system() as session:
+        rows = (
+            await session.execute(
+                text(
+                    """
+                    SELECT s.id, s.capacity, s.reserved,
+                           COALESCE(SUM(b.party_size) FILTER (WHERE b.status = ANY(:held)), 0),
+                           COUNT(b.id) FILTER (WHERE b.status = ANY(:held))
+                    FROM activity_sessions s LEFT JOIN bookings b ON b.session_id = s.id
+                    GROUP BY s.id
+                    """
+                ),
+                {"held": list(HELD)},
+            )
+        ).all()
+        events = await session.scalar(
+            text("SELECT count(*) FROM booking_events WHERE kind = 'created'")
+        )
+    failures = []
+    overbooked = mismatched = 0
+    for sid, capacity, reserved, parties, _ in rows:
+        if reserved > capacity:
+            overbooked += 1
+            failures.append(f"session {sid} holds {reserved} seats of {capacity}")
+        if reserved != parties:
+            mismatched += 1
+            failures.append(f"session {sid}: reserved {reserved} but bookings hold {parties}")
+    totals = {
+        "sessions": len(rows),
+        "overbooked": overbooked,
+        "mismatched": mismatched,
+        "bookings": sum(r[4] for r in rows),
+        "seats": sum(r[2] for r in rows),
+        "created_events": int(events or 0),
+    }
+    return failures[:20], totals
+
+
+def tally_rows(label: str, t: Tally) -> list[Row]:
+    return [
+        (f"{label}: reservations/s", rate(len(t.reserved), t.elapsed)),
+        (f"{label}: refusals/s (409 full)", rate(len(t.refused), t.elapsed)),
+        (f"{label}: busy/s (lock timeout)", rate(len(t.busy), t.elapsed)),
+        (f"{label}: other errors", str(len(t.errors))),
+        (f"{label}: attempts", str(t.attempts)),
+        (f"{label}: reservations", str(len(t.reserved))),
+        (f"{label}: seats reserved", str(t.seats)),
+        (f"{label}: sessions filled", str(t.sessions_filled)),
+        (f"{label}: reservation p50 ms", ms(percentile(t.reserved, 50))),
+        (f"{label}: reservation p95 ms", ms(percentile(t.reserved, 95))),
+        (f"{label}: reservation p99 ms", ms(percentile(t.reserved, 99))),
+        (f"{label}: refusal p50 ms", ms(percentile(t.refused, 50))),
+        (f"{label}: refusal p99 ms", ms(percentile(t.refused, 99))),
+        (f"{label}: elapsed s", f"{t.elapsed:.1f}"),
+        (f"{label}: process CPU ms per attempt", f"{t.cpu / max(t.attempts, 1) * 1000:.1f}"),
+    ]
+
+
+async def bench(url: str, args: argparse.Namespace) -> int:
+    # Sessions for the whole run: generous, at ~2,000 reservations/s of 2.5 seats.
+    per_second = 2000 * 2.5 / args.capacity
+    count = int(per_second * (args.duration + args.warmup)) + 50
+    db = Database(url, pool_size=args.pool, lock_timeout_ms=args.lock_timeout_ms)
+    failures: list[str] = []
+    try:
+        org = await make_org(db, capacity=args.capacity)
+        ids = await make_sessions(db, org, count, args.capacity)
+        sessions = Sessions(ids)
+        probe = Probe(db)
+        attempt = direct_attempt(db, org, args.hold_minutes, probe)
+        warm = await run_load(attempt, sessions, args.clients, args.warmup, seed=1)
+        probe.statements, probe.holds = 0, []
+        direct = await run_load(attempt, sessions, args.clients, args.duration, seed=2)
+        direct.warmup = warm
+        statements, holds = probe.statements, probe.holds
+        http = None
+        if args.http:
+            http_ids = await make_sessions(
+                db, org, count, args.capacity, starts_in=timedelta(hours=4)
+            )
+            http = await asyncio.to_thread(run_http, url, org, http_ids, args)
+        ceiling = await select_ceiling(url, args.clients, args.ceiling_seconds)
+        hot_two = await hot_row_ceiling(url, args.clients, args.hot_seconds, one_statement=False)
+        hot_one = await hot_row_ceiling(url, args.clients, args.hot_seconds, one_statement=True)
+        problems, totals = await check_sessions(db)
+    finally:
+        await db.dispose()
+    failures += problems
+    counted = 0
+    for label, t in (("direct", direct), ("http", http)):
+        if t is None:
+            continue
+        counted += t.all_reserved
+        if t.all_errors:
+            failures.append(
+                f"{label}: {len(t.all_errors)} unexpected errors, first: {t.all_errors[0]}"
+            )
+        if t.ran_out:
+            failures.append(f"{label}: ran out of sessions; raise --capacity or lower --duration")
+    if counted != totals["bookings"]:
+        failures.append(f"{counted} reservations answered but {totals['bookings']} bookings held")
+    if totals["created_events"] != totals["bookings"]:
+        failures.append(
+            f"{totals['bookings']} held bookings but {totals['created_events']} 'created' events"
+        )
+
+    res_rate = len(direct.reserved) / direct.elapsed
+    rows: list[Row] = [
+        ("clients", str(args.clients)),
+        ("pool (size+overflow)", f"{args.pool}+{args.pool}"),
+        ("session capacity", str(args.capacity)),
+        ("", ""),
+        *tally_rows("direct", direct),
+        ("direct: SQL statements per attempt", f"{statements / max(direct.attempts, 1):.1f}"),
+        ("direct: seat lock held p50 ms", ms(percentile(holds, 50))),
+        ("direct: seat lock held p99 ms", ms(percentile(holds, 99))),
+        ("direct: 1 / mean lock hold (per session)", rate(len(holds), sum(holds))),
+        ("", ""),
+    ]
+    if http is not None:
+        rows += [*tally_rows("http", http), ("", "")]
+    rows += [
+        (f"ceiling: PK SELECT tx/s ({args.clients} conns)", f"{ceiling:.0f}"),
+        ("ratio reservations/s ÷ ceiling", f"{res_rate / ceiling:.3f}"),
+        ("hot row: UPDATE, COMMIT (2 round trips) tx/s", f"{hot_two:.0f}"),
+        ("hot row: one autocommit UPDATE tx/s", f"{hot_one:.0f}"),
+        ("ratio reservations/s ÷ hot row (2 trips)", f"{res_rate / hot_two:.3f}"),
+        ("", ""),
+        ("sessions checked", str(totals["sessions"])),
+        ("held bookings", str(totals["bookings"])),
+        ("seats held", str(totals["seats"])),
+        ("mismatched sessions", str(totals["mismatched"])),
+        ("overbooked sessions", str(totals["overbooked"])),
+    ]
+    print_table(
+        f"Contended reservations — {machine()}\n"
+        "direct = reserve_hold in db.tenant: the DB work of a checkout, without the Stripe call"
+        + (
+            "\nhttp = POST checkout-sessions through uvicorn + Stripe emulator, same process"
+            if http is not None
+            else ""
+        ),
+        rows,
+    )
+    print(
+        f"target: >= 400 reservations/s on 2 cores -> {res_rate:.0f}/s "
+        f"{'met' if res_rate >= 400 else 'MISSED'}"
+    )
+    return report_checks(failures)
+
+
+def run_http(url: str, org: Org, ids: list[uuid.UUID], args: argparse.Namespace) -> Tally:
+    """The same load through the real endpoint, with the emulator as Stripe (own loop)."""
+    from app.stripe_emulator import run_emulator_in_thread
+    from tests.live_server import live_server
+
+    key = "sk_test_" + secrets.token_hex(12)
+    with run_emulator_in_thread(webhook_delay=0) as emulator:
+        settings = Settings(
+            database_url=url,
+            stripe_secret_key=SecretStr(key),
+            stripe_api_base=emulator.url,
+            public_url="http://widget.example",
+            run_jobs=False,
+            db_pool_size=args.pool,
+            lock_timeout_ms=args.lock_timeout_ms,
+        )
+        with live_server(settings, url) as base:
+
+            async def go() -> Tally:
+                limits = httpx.Limits(max_connections=args.clients)
+                async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+                    attempt = http_attempt(client, org)
+                    sessions = Sessions(ids)
+                    warm = await run_load(attempt, sessions, args.clients, args.warmup, seed=3)
+                    tally = await run_load(attempt, sessions, args.clients, args.duration, seed=4)
+                    tally.warmup = warm
+                    return tally
+
+            return asyncio.run(go())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=50, help="concurrent clients")
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds of measured load")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
+    parser.add_argument("--capacity", type=int, default=40, help="seats per session")
+    defaults = Settings()
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=defaults.db_pool_size,
+        help="SQLAlchemy pool size (overflow as many again), as the service's",
+    )
+    parser.add_argument("--lock-timeout-ms", type=int, default=defaults.lock_timeout_ms)
+    parser.add_argument("--hold-minutes", type=int, default=defaults.hold_minutes)
+    parser.add_argument("--ceiling-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--hot-seconds", type=float, default=3.0, help="seconds of each one-row UPDATE ceiling"
+    )
+    parser.add_argument(
+        "--http",
+        action="store_true",
+        help="also run the load through the HTTP endpoint with the emulator",
+    )
+    args = parser.parse_args(argv)
+    quiet_logs()
+    with scratch_database("bench_res") as url:
+        return asyncio.run(bench(url, args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,547 @@
+"""Stripe webhooks: signed events posted as fast as they are accepted, then processed.
+
+The real service runs in this process (``tests/live_server.py``: uvicorn in a thread, no
+job worker, no Stripe key — paid events carry everything needed). N pending bookings are
+made with ``reserve_hold``; each gets the two events Stripe sends when a Checkout Session
+is paid by card (``payment_intent.succeeded`` then ``checkout.session.completed``), shaped
+like the payloads the Stripe emulator delivers and signed like Stripe signs them.
+
+Phase 1 (accept): C clients post them; accepted/s and the ack latency. The clients run in
+a child process by default so the load generator does not share the service's GIL.
+Phase 2 (process): the job worker runs the queued jobs until none is left; processed/s.
+Then every booking must be confirmed, paid, with exactly one payment row.
+
+    .venv/bin/python -m bench.webhooks [--bookings 300] [--clients 50] [--workers 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import json
+import multiprocessing
+import random
+import secrets
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import stripe
+from pydantic import SecretStr
+from sqlalchemy import event, text
+
+from app.server.core.db import Database
+from app.server.core.settings import Settings
+from app.server.jobs import JobRunner, build_queue
+from app.server.payments.checkout import CheckoutRequest, checkout_metadata, reserve_hold
+from bench.common import (
+    Row,
+    machine,
+    make_sessions,
+    ms,
+    percentile,
+    print_table,
+    quiet_logs,
+    rate,
+    report_checks,
+    scratch_database,
+)
+from tests.factories import Org, make_org
+from tests.live_server import live_server
+
+WEBHOOK_URL = "/api/v1/webhooks/stripe"
+API_VERSION = "2026-10-28.endive"  # what the emulator stamps on its events
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def stripe_id(prefix: str, length: int = 14) -> str:
+    return prefix + "".join(random.choices(ALPHABET, k=length))
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A booking waiting for its payment, with what its events need."""
+
+    id: uuid.UUID
+    total: int
+    currency: str
+    email: str
+    metadata: dict[str, str]
+
+
+def envelope(event_type: str, obj: dict[str, Any], created: int) -> dict[str, Any]:
+    """Stripe's event envelope, keys in Stripe's order."""
+    return {
+        "id": stripe_id("evt_"),
+        "object": "event",
+        "api_version": API_VERSION,
+        "created": created,
+        "data": {"object": obj},
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": event_type,
+    }
+
+
+def paid_events(booking: Pending, created: int) -> list[dict[str, Any]]:
+    """The events of a Checkout Session paid by card, in the order Stripe sends them."""
+    intent_id, charge_id = stripe_id("pi_"), stripe_id("ch_")
+    session_id = stripe_id("cs_test_", 58)
+    currency = booking.currency.lower()
+    intent = {
+        "id": intent_id,
+        "object": "payment_intent",
+        "amount": booking.total,
+        "amount_capturable": 0,
+        "amount_details": {"tip": {}},
+        "amount_received": booking.total,
+        "application_fee_amount": None,
+        "automatic_payment_methods": None,
+        "canceled_at": None,
+        "cancellation_reason": None,
+        "capture_method": "automatic_async",
+        "client_secret": f"{intent_id}_secret_{stripe_id('', 20)}",
+        "confirmation_method": "automatic",
+        "created": created,
+        "currency": currency,
+        "customer": None,
+        "description": f"Mystery Room {booking.metadata['booking_number']}",
+        "invoice": None,
+        "last_payment_error": None,
+        "latest_charge": charge_id,
+        "livemode": False,
+        "metadata": booking.metadata,
+        "next_action": None,
+        "on_behalf_of": None,
+        "payment_method": stripe_id("pm_"),
+        "payment_method_options": {},
+        "payment_method_types": ["card"],
+        "processing": None,
+        "receipt_email": None,
+        "setup_future_usage": None,
+        "shipping": None,
+        "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
+        "status": "succeeded",
+        "transfer_data": None,
+        "transfer_group": None,
+    }
+    session: dict[str, Any] = {
+        "id": session_id,
+        "object": "checkout.session",
+        "adaptive_pricing": None,
+        "after_expiration": None,
+        "allow_promotion_codes": None,
+        "amount_subtotal": booking.total,
+        "amount_total": booking.total,
+        "automatic_tax": {"enabled": False, "liability": None, "provider": None, "status": None},
+        "billing_address_collection": None,
+        "cancel_url": f"http://widget.example/booking/cancelled?booking="
+        f"{booking.metadata['booking_number']}",
+        "client_reference_id": str(booking.id),
+        "client_secret": None,
+        "consent": None,
+        "consent_collection": None,
+        "created": created,
+        "currency": currency,
+        "currency_conversion": None,
+        "custom_fields": [],
+        "custom_text": {
+            "after_submit": None,
+            "shipping_address": None,
+            "submit": None,
+            "terms_of_service_acceptance": None,
+        },
+        "customer": None,
+        "customer_creation": "if_required",
+        "customer_details": {
+            "address": {
+                "city": None,
+                "country": "US",
+                "line1": None,
+                "line2": None,
+                "postal_code": "42424",
+                "state": None,
+            },
+            "email": booking.email,
+            "name": booking.metadata["customer_name"],
+            "phone": None,
+            "tax_exempt": "none",
+            "tax_ids": [],
+        },
+        "customer_email": booking.email,
+        "discounts": [],
+        "expires_at": created + 31 * 60,
+        "invoice": None,
+        "livemode": False,
+        "locale": None,
+        "metadata": booking.metadata,
+        "mode": "payment",
+        "payment_intent": intent_id,
+        "payment_link": None,
+        "payment_method_collection": "always",
+        "payment_method_options": {},
+        "payment_method_types": ["card"],
+        "payment_status": "paid",
+        "phone_number_collection": {"enabled": False},
+        "recovered_from": None,
+        "setup_intent": None,
+        "shipping_address_collection": None,
+        "shipping_cost": None,
+        "shipping_options": [],
+        "status": "complete",
+        "submit_type": None,
+        "subscription": None,
+        "success_url": "http://widget.example/booking/confirmed?session_id={CHECKOUT_SESSION_ID}",
+        "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+        "ui_mode": "hosted",
+        "url": None,
+    }
+    return [
+        envelope("payment_intent.succeeded", intent, created),
+        envelope("checkout.session.completed", session, created),
+    ]
+
+
+async def make_pending(db: Database, org: Org, count: int, batch: int = 50) -> list[Pending]:
+    """``count`` pending bookings made as the checkout makes them, on uncontended sessions."""
+    sessions = await make_sessions(db, org, count, capacity=4)
+    made: list[Pending] = []
+
+    async def one_batch(ids: list[uuid.UUID]) -> None:
+        now = datetime.now(UTC)
+        async with db.tenant(org.id) as session:
+            for i, session_id in enumerate(ids):
+                email = f"guest{len(made) + i}-{secrets.token_hex(3)}@example.com"
+                hold = await reserve_hold(
+                    session,
+                    org.id,
+                    CheckoutRequest(
+                        session_id=session_id,
+                        adult_count=2,
+                        child_count=1,
+                        name="Ada Lovelace",
+                        email=email,
+                        phone="+13125550142",
+                        promo_code=None,
+                        special_requests="",
+                    ),
+                    now,
+                    hold_minutes=30,
+                )
+                b = hold.booking
+                made.append(
+                    Pending(
+                        b.id,
+                        b.total_amount,
+                        b.currency,
+                        email,
+                        checkout_metadata(b, hold.organization, hold.starts_local),
+                    )
+                )
+
+    chunks = [sessions[i : i + batch] for i in range(0, len(sessions), batch)]
+    for group in range(0, len(chunks), 4):
+        await asyncio.gather(*(one_batch(c) for c in chunks[group : group + 4]))
+    return made
+
+
+@dataclass
+class Posted:
+    """What the posting clients saw."""
+
+    latencies: list[float]
+    elapsed: float
+    errors: list[str]
+    retried: list[str]
+    client_cpu: float = 0.0
+    server_cpu: float = 0.0
+
+
+def post_all(base: str, bodies: list[bytes], secret: str, clients: int) -> Posted:
+    """Post every body, signed at send time, from ``clients`` concurrent clients."""
+
+    async def go() -> Posted:
+        latencies: list[float] = []
+        errors: list[str] = []
+        retried: list[str] = []
+        queue = iter(bodies)
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
+            await http.get("/readyz")
+
+            async def deliver(body: bytes) -> None:
+                # Like Stripe: a delivery that gets no answer is sent again (once here).
+                for attempt in range(2):
+                    header = stripe.WebhookSignature.generate_signature_header(
+                        body.decode(), secret, timestamp=int(time.time())
+                    )
+                    headers = {"Stripe-Signature": header, "Content-Type": "application/json"}
+                    began = time.perf_counter()
+                    try:
+                        r = await http.post(WEBHOOK_URL, content=body, headers=headers)
+                    except httpx.TransportError as exc:
+                        if attempt == 0:
+                            retried.append(repr(exc)[:200])
+                            continue
+                        errors.append(repr(exc)[:200])
+                        return
+                    latencies.append(time.perf_counter() - began)
+                    if r.status_code != 200 or r.json() != {"received": True, "handled": True}:
+                        errors.append(f"HTTP {r.status_code}: {r.text[:160]}")
+                    return
+
+            async def client() -> None:
+                for body in queue:
+                    await deliver(body)
+
+            begun, cpu = time.perf_counter(), time.process_time()
+            await asyncio.gather(*(client() for _ in range(clients)))
+            elapsed, cpu = time.perf_counter() - begun, time.process_time() - cpu
+            return Posted(latencies, elapsed, errors, retried, client_cpu=cpu)
+
+    return asyncio.run(go())
+
+
+async def check_final(db: Database, bookings: int, events: int) -> tuple[list[str], dict[str, int]]:
+    """Every booking confirmed and paid with one payment; every event processed once."""
+    async with db.system() as session:
+        b = (
+            await session.execute(
+                text(
+                    """
+                    SELECT count(*),
+                           count(*) FILTER (WHERE b.status = 'confirmed'
+                                            AND b.payment_status = 'paid'
+                                            AND b.amount_paid = b.total_amount),
+                           count(*) FILTER (WHERE p.n = 1),
+                           count(*) FILTER (WHERE b.customer_id IS NOT NULL)
+                    FROM bookings b
+                    LEFT JOIN (SELECT booking_id, count(*) AS n FROM payments
+                               GROUP BY booking_id) p ON p.booking_id = b.id
+                    """
+                )
+            )
+        ).one()
+        e = (
+            await session.execute(
+                text(
+                    "SELECT count(*), count(*) FILTER (WHERE processed_at IS NOT NULL"
+                    " AND last_error IS NULL) FROM stripe_events"
+                )
+            )
+        ).one()
+        payment_events = await session.scalar(
+            text("SELECT count(*) FROM booking_events WHERE kind = 'payment'")
+        )
+        jobs: dict[str, int] = dict(
+            (
+                await session.execute(
+                    text(
+                        "SELECT status::text, count(*) FROM procrastinate_jobs"
+                        " WHERE task_name = 'process_stripe_event' GROUP BY status"
+                    )
+                )
+            ).all()
+        )
+    totals = {
+        "bookings": b[0],
+        "confirmed_paid": b[1],
+        "one_payment": b[2],
+        "with_customer": b[3],
+        "events_stored": e[0],
+        "events_processed": e[1],
+        "payment_timeline_rows": int(payment_events or 0),
+    }
+    failures = []
+    if b[0] != bookings:
+        failures.append(f"{b[0]} bookings in the database, {bookings} made")
+    if b[1] != bookings:
+        failures.append(f"{bookings - b[1]} bookings not confirmed+paid in full")
+    if b[2] != bookings:
+        failures.append(f"{bookings - b[2]} bookings without exactly one payment row")
+    if b[3] != bookings:
+        failures.append(f"{bookings - b[3]} confirmed bookings without a customer")
+    if e[0] != events:
+        failures.append(f"{e[0]} events stored, {events} posted")
+    if e[1] != events:
+        failures.append(f"{events - e[1]} events unprocessed or with an error")
+    if payment_events != bookings:
+        failures.append(f"{payment_events} 'payment' timeline rows for {bookings} bookings")
+    if any(status != "succeeded" and n for status, n in jobs.items()):
+        failures.append(f"jobs left behind: {jobs}")
+    return failures, totals
+
+
+@dataclass
+class Processed:
+    """How the worker did."""
+
+    elapsed: float
+    cpu: float
+    statements: int
+
+
+async def process_all(url: str, workers: int) -> Processed:
+    """Run the job worker until the queue is empty."""
+    db = Database(url, pool_size=workers)
+    statements = 0
+
+    def count(*_: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    for engine in (db.app_engine, db.owner_engine):
+        event.listen(engine.sync_engine, "after_cursor_execute", count)
+    runner = JobRunner(build_queue(db, None), run_worker=False)
+    await runner.start()
+    try:
+        begun, cpu = time.perf_counter(), time.process_time()
+        await runner.run_until_idle(concurrency=workers)
+        elapsed, cpu = time.perf_counter() - begun, time.process_time() - cpu
+    finally:
+        await runner.stop()
+        await db.dispose()
+    return Processed(elapsed, cpu, statements)
+
+
+def accept_phase(url: str, bodies: list[bytes], args: argparse.Namespace) -> Posted:
+    """The service up without a worker, the events posted to it."""
+    secret = "whsec_" + secrets.token_hex(24)
+    settings = Settings(
+        database_url=url,
+        stripe_webhook_secret=SecretStr(secret),
+        stripe_secret_key=None,
+        run_jobs=False,
+        db_pool_size=args.pool,
+    )
+    with live_server(settings, url) as base:
+        if args.same_process:
+            return post_all(base, bodies, secret, args.clients)
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+            pool.submit(time.sleep, 0).result()  # the child is up before the clock starts
+            cpu = time.process_time()
+            posted = pool.submit(post_all, base, bodies, secret, args.clients).result()
+            posted.server_cpu = time.process_time() - cpu
+            return posted
+
+
+async def prepare(url: str, count: int) -> list[bytes]:
+    db = Database(url, pool_size=4)
+    try:
+        org = await make_org(db, capacity=4)
+        pending = await make_pending(db, org, count)
+    finally:
+        await db.dispose()
+    created = int(time.time())
+    return [
+        json.dumps(event).encode() for booking in pending for event in paid_events(booking, created)
+    ]
+
+
+async def verify(url: str, bookings: int, events: int) -> tuple[list[str], dict[str, int]]:
+    db = Database(url, pool_size=2)
+    try:
+        return await check_final(db, bookings, events)
+    finally:
+        await db.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--bookings", type=int, default=300, help="pending bookings (2 events each)"
+    )
+    parser.add_argument("--clients", type=int, default=50, help="concurrent posting clients")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=Settings().job_concurrency,
+        help="job worker concurrency in phase 2",
+    )
+    parser.add_argument(
+        "--pool", type=int, default=Settings().db_pool_size, help="the service's db_pool_size"
+    )
+    parser.add_argument(
+        "--same-process",
+        action="store_true",
+        help="post from the service's process (shares its GIL)",
+    )
+    args = parser.parse_args(argv)
+    quiet_logs()
+    with scratch_database("bench_wh") as url:
+        began = time.perf_counter()
+        bodies = asyncio.run(prepare(url, args.bookings))
+        setup = time.perf_counter() - began
+        posted = accept_phase(url, bodies, args)
+        processing = asyncio.run(process_all(url, args.workers))
+        failures, totals = asyncio.run(verify(url, args.bookings, len(bodies)))
+
+    if posted.errors:
+        failures.insert(0, f"{len(posted.errors)} events refused, first: {posted.errors[0]}")
+    accepted = len(bodies) - len(posted.errors)
+    processed = totals["events_processed"]
+    accept_rate = accepted / posted.elapsed
+    process_rate = processed / processing.elapsed
+    p99 = percentile(posted.latencies, 99)
+    where = "same process as the service" if args.same_process else "a child process"
+    rows: list[Row] = [
+        ("bookings (pending, via reserve_hold)", str(args.bookings)),
+        ("events posted (PI succeeded + CS completed)", str(len(bodies))),
+        ("setup s (bookings made)", f"{setup:.1f}"),
+        ("", ""),
+        ("accept: clients", f"{args.clients}"),
+        ("accept: accepted", str(accepted)),
+        ("accept: refused/errors", str(len(posted.errors))),
+        ("accept: deliveries retried (no answer)", str(len(posted.retried))),
+        ("accept: accepted/s", rate(accepted, posted.elapsed)),
+        ("accept: ack p50 ms", ms(percentile(posted.latencies, 50))),
+        ("accept: ack p95 ms", ms(percentile(posted.latencies, 95))),
+        ("accept: ack p99 ms", ms(p99)),
+        ("accept: elapsed s", f"{posted.elapsed:.1f}"),
+        (
+            "accept: service CPU ms per event",
+            f"{posted.server_cpu / max(accepted, 1) * 1000:.1f}" if posted.server_cpu else "-",
+        ),
+        ("accept: client CPU ms per event", f"{posted.client_cpu / len(bodies) * 1000:.1f}"),
+        ("", ""),
+        ("process: worker concurrency", str(args.workers)),
+        ("process: events processed", str(processed)),
+        ("process: processed/s", rate(processed, processing.elapsed)),
+        ("process: elapsed s", f"{processing.elapsed:.1f}"),
+        ("process: worker CPU ms per event", f"{processing.cpu / max(processed, 1) * 1000:.1f}"),
+        (
+            "process: service SQL statements per event",
+            f"{processing.statements / max(processed, 1):.1f}",
+        ),
+        ("", ""),
+        ("bookings confirmed+paid", str(totals["confirmed_paid"])),
+        ("bookings with exactly one payment", str(totals["one_payment"])),
+        ("bookings with a customer", str(totals["with_customer"])),
+        ("'payment' timeline rows", str(totals["payment_timeline_rows"])),
+    ]
+    print_table(
+        f"Stripe webhooks — {machine()}\n"
+        f"service: uvicorn in a thread (tests/live_server.py), clients in {where}",
+        rows,
+    )
+    print(
+        f"targets: accepted/s >= 500 -> {accept_rate:.0f} "
+        f"{'met' if accept_rate >= 500 else 'MISSED'}; ack p99 < 50 ms -> {p99 * 1000:.1f} "
+        f"{'met' if p99 < 0.05 else 'MISSED'}; processed/s >= 300 -> {process_rate:.0f} "
+        f"{'met' if process_rate >= 300 else 'MISSED'}"
+    )
+    if posted.retried:
+        print(f"first delivery retried after: {posted.retried[0]}")
+    return report_checks(failures)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
