@@ -67,7 +67,10 @@ class DeskApp(QObject):
 
     async def _resume(self) -> None:
         server, email = self._server(), self.settings.last_email
-        token = self.credentials.load(server, email) if email and self.settings.remember else None
+        token = None
+        if email and self.settings.remember:
+            # The OS keyring may block (D-Bus, an unlock prompt): never on the GUI thread.
+            token = await asyncio.to_thread(self.credentials.load, server, email)
         if token is None:
             self.show_login()
             return
@@ -75,7 +78,7 @@ class DeskApp(QObject):
         try:
             identity = await who_am_i(client)
         except SessionExpired:
-            self.credentials.delete(server, email)
+            await asyncio.to_thread(self.credentials.delete, server, email)
             message = SAVED_SIGN_IN_EXPIRED
         except ServiceUnavailable as exc:
             message = str(exc)
@@ -128,10 +131,15 @@ class DeskApp(QObject):
         window.deleteLater()
         return window.services.client
 
+    def _forget_token(self, server_url: str) -> None:
+        self.runner.spawn(
+            asyncio.to_thread(self.credentials.delete, server_url, self.settings.last_email)
+        )
+
     def _session_expired(self, message: str) -> None:
         if self.window is None:
             return
-        self.credentials.delete(self.window.services.client.server_url, self.settings.last_email)
+        self._forget_token(self.window.services.client.server_url)
         self.show_login(message)
         client = self._close_window()
         if client is not None:
@@ -140,8 +148,8 @@ class DeskApp(QObject):
     def _sign_out(self) -> None:
         if self.window is None:
             return
-        self.credentials.delete(self.window.services.client.server_url, self.settings.last_email)
-        self.show_login("Signed out.")
+        self._forget_token(self.window.services.client.server_url)
+        self.show_login()
         client = self._close_window()
         if client is not None:
             self.runner.spawn(self._revoke(client))

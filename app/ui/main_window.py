@@ -63,43 +63,14 @@ class MainWindow(QMainWindow):
             "checkin": CheckInPage(context),
             "customers": CustomersPage(context),
         }
-        titles = {"bookings": "Bookings", "checkin": "Check-in", "customers": "Customers"}
         self.stack = QStackedWidget()
         self.sidebar = QListWidget()
-        self.sidebar.setObjectName("sidebar")
-        self.sidebar.setIconSize(QSize(20, 20))
-        for key, page in self.pages.items():
-            item = QListWidgetItem(icon(key), titles[key])
-            self.sidebar.addItem(item)
-            self.stack.addWidget(page)
-        self.sidebar.currentRowChanged.connect(self._page_chosen)
-
-        brand = QLabel("BookingTMS")
-        brand.setObjectName("brand")
-        sign_out = QPushButton("Sign out")
-        sign_out.setObjectName("sidebarButton")
-        sign_out.clicked.connect(self.sign_out_requested.emit)
-        side = QWidget()
-        side.setObjectName("sidePanel")
-        side.setFixedWidth(200)
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 12, 0, 12)
-        side_layout.addWidget(brand)
-        side_layout.addWidget(self.sidebar, 1)
-        side_layout.addWidget(sign_out)
-
-        content = QWidget()
-        content_layout = QVBoxLayout(content)
-        content_layout.setContentsMargins(0, 0, 0, 0)
-        content_layout.setSpacing(0)
-        content_layout.addWidget(self.banner)
-        content_layout.addWidget(self.stack, 1)
         central = QWidget()
         body = QHBoxLayout(central)
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
-        body.addWidget(side)
-        body.addWidget(content, 1)
+        body.addWidget(self._side_panel())
+        body.addWidget(self._content(), 1)
         self.setCentralWidget(central)
 
         self.user_label = QLabel(identity.name)
@@ -126,6 +97,38 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1360, 820)
         self.show_page(settings.last_page)
+
+    def _side_panel(self) -> QWidget:
+        titles = {"bookings": "Bookings", "checkin": "Check-in", "customers": "Customers"}
+        self.sidebar.setObjectName("sidebar")
+        self.sidebar.setIconSize(QSize(20, 20))
+        for key, page in self.pages.items():
+            self.sidebar.addItem(QListWidgetItem(icon(key), titles[key]))
+            self.stack.addWidget(page)
+        self.sidebar.currentRowChanged.connect(self._page_chosen)
+        brand = QLabel("BookingTMS")
+        brand.setObjectName("brand")
+        sign_out = QPushButton("Sign out")
+        sign_out.setObjectName("sidebarButton")
+        sign_out.clicked.connect(self.sign_out_requested.emit)
+        side = QWidget()
+        side.setObjectName("sidePanel")
+        side.setFixedWidth(200)
+        layout = QVBoxLayout(side)
+        layout.setContentsMargins(0, 12, 0, 12)
+        layout.addWidget(brand)
+        layout.addWidget(self.sidebar, 1)
+        layout.addWidget(sign_out)
+        return side
+
+    def _content(self) -> QWidget:
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.stack, 1)
+        return content
 
     # Pages -------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ import httpx
 import keyring
 import pytest
 import qasync
+import shiboken6
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 from PySide6.QtCore import QSettings
@@ -105,6 +106,7 @@ def qloop(qapp) -> Iterator[qasync.QEventLoop]:  # type: ignore[no-untyped-def]
     qapp.setQuitOnLastWindowClosed(False)
     qapp.setStyleSheet(style_sheet())
     loop = qasync.QEventLoop(qapp)
+    gc.freeze()  # what exists now lives for the run: per-test collections skip it
     yield loop
     loop.close()
 
@@ -154,8 +156,9 @@ def open_window(
 
     yield open_as
     for window in windows:
-        window.close()
-        window.deleteLater()
+        if shiboken6.isValid(window):
+            window.close()
+            window.deleteLater()
         drive.run(window.services.client.aclose())
 
 

@@ -213,7 +213,11 @@ class CalendarView(QWidget):
             for slot in slots:
                 name = self._activity_names.get(slot.activity_id, "") if self.mode == "week" else ""
                 block = SessionBlock(
-                    slot, name, by_session.get(slot.id, []), self._zone, self.booking_selected.emit
+                    slot,
+                    name,
+                    by_session.get(slot.id, []),
+                    self._zone,
+                    self.booking_selected.emit,
                 )
                 self.blocks.append(block)
                 stack.addWidget(block)

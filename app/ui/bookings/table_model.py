@@ -24,6 +24,15 @@ from app.ui.tasks import LatestOnly, TaskRunner
 from app.ui.widgets.chips import CHIP_ROLE, PAYMENT_LABELS, status_label
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
+_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        CHIP_ROLE,
+        ID_ROLE,
+    }
+)
 
 PageLoader = Callable[[str | None], Awaitable[BookingPage]]
 Index = QModelIndex | QPersistentModelIndex
@@ -71,6 +80,7 @@ class BookingTableModel(QAbstractTableModel):
     ) -> None:
         super().__init__(parent)
         self._rows: list[BookingRow] = []
+        self._texts: dict[int, tuple[str, ...]] = {}
         self._next: str | None = None
         self._load: PageLoader | None = None
         self._today = today
@@ -96,6 +106,7 @@ class BookingTableModel(QAbstractTableModel):
             self._set_loading(False)
         self.beginResetModel()
         self._rows = list(page.items)
+        self._texts.clear()
         self._next = page.next_cursor
         self.endResetModel()
 
@@ -148,6 +159,7 @@ class BookingTableModel(QAbstractTableModel):
         if row is None:
             return
         self._rows[row] = booking
+        self._texts.pop(row, None)
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(Columns) - 1))
 
     # Qt model ----------------------------------------------------------------------------
@@ -166,50 +178,45 @@ class BookingTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        # Views ask for many roles per visible cell on every paint: unused roles return at
+        # once, and a row's texts are formatted once, not on each paint.
+        if role not in _ROLES or not index.isValid():
             return None
-        b = self._rows[index.row()]
-        column = Columns(index.column())
+        row, column = index.row(), index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(b, column)
+            texts = self._texts.get(row)
+            if texts is None:
+                texts = self._texts[row] = self._format(self._rows[row])
+            return texts[column]
+        b = self._rows[row]
         if role == CHIP_ROLE:
-            if column is Columns.STATUS:
+            if column == Columns.STATUS:
                 return f"status:{b.status.value}"
-            if column is Columns.PAYMENT:
+            if column == Columns.PAYMENT:
                 return f"payment:{b.payment_status.value}"
-        if role == ID_ROLE:
+        elif role == ID_ROLE:
             return b.id
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (
-            Columns.GUESTS,
-            Columns.AMOUNT,
-        ):
-            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column is Columns.CUSTOMER:
-                return "\n".join(filter(None, [b.customer_email, b.customer_phone]))
-            if column is Columns.AMOUNT and b.balance_due:
-                return f"{format_amount(b.balance_due, b.currency)} due"
-            if column is Columns.ACTIONS:
-                return "Actions for this booking"
+        elif role == Qt.ItemDataRole.TextAlignmentRole:
+            if column in (Columns.GUESTS, Columns.AMOUNT):
+                return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        elif column == Columns.CUSTOMER:
+            return "\n".join(filter(None, [b.customer_email, b.customer_phone]))
+        elif column == Columns.AMOUNT and b.balance_due:
+            return f"{format_amount(b.balance_due, b.currency)} due"
+        elif column == Columns.ACTIONS:
+            return "Actions for this booking"
         return None
 
-    def _text(self, b: BookingRow, column: Columns) -> str:
-        match column:
-            case Columns.NUMBER:
-                return b.booking_number
-            case Columns.CUSTOMER:
-                return b.customer_name or (b.customer_email or "")
-            case Columns.ACTIVITY:
-                return b.activity_name
-            case Columns.WHEN:
-                return day_and_time(b.booking_date, b.start_time, self._today())
-            case Columns.GUESTS:
-                return guests_text(b)
-            case Columns.AMOUNT:
-                return format_amount(b.total_amount, b.currency)
-            case Columns.STATUS:
-                return status_label(b.status)
-            case Columns.PAYMENT:
-                return PAYMENT_LABELS.get(b.payment_status.value, b.payment_status.value)
-            case Columns.ACTIONS:
-                return "Actions ▾"
+    def _format(self, b: BookingRow) -> tuple[str, ...]:
+        """The row's cell texts, in :class:`Columns` order."""
+        return (
+            b.booking_number,
+            b.customer_name or (b.customer_email or ""),
+            b.activity_name,
+            day_and_time(b.booking_date, b.start_time, self._today()),
+            guests_text(b),
+            format_amount(b.total_amount, b.currency),
+            status_label(b.status),
+            PAYMENT_LABELS.get(b.payment_status.value, b.payment_status.value),
+            "Actions ▾",
+        )

@@ -239,7 +239,8 @@ class BookingsPage(QWidget):
                 self.calendar.anchor = filters.date_from
             self.calendar.mode = "week" if self.filters.range_key == "week" else "day"
             self.calendar.mode_buttons[self.calendar.mode].setChecked(True)
-            self.calendar.show_filter(filters)
+            if self._started:
+                self.calendar.show_filter(filters)
         else:
             self.views.setCurrentIndex(0)
         if remember:
@@ -353,7 +354,8 @@ class BookingsPage(QWidget):
         if await ask(dialog) == QDialog.DialogCode.Accepted and dialog.created:
             self.context.notify(f"Booked {dialog.created.booking_number}.", "info")
             self.reload()
-            self.booking_changed(dialog.created)
+            self._show_detail(dialog.created)
+            self._stats_load.run(self._load_header())
 
     # Export ------------------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -132,9 +134,10 @@ class LoginDialog(QDialog):
         self._settings.server_url = server
         self._settings.last_email = email
         self._settings.remember = remember
+        # The OS keyring may block (D-Bus, an unlock prompt): never on the GUI thread.
         if remember:
-            self._credentials.save(server, email, token)
+            await asyncio.to_thread(self._credentials.save, server, email, token)
         else:
-            self._credentials.delete(server, email)
+            await asyncio.to_thread(self._credentials.delete, server, email)
         self.password.clear()
         self.signed_in.emit(client, identity)
