@@ -154,24 +154,84 @@ def cmd_generate_sessions(args: argparse.Namespace, settings: Settings) -> None:
         print(f"{slug}: {count} new sessions")
 
 
+def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> None:
+    """Fill the demo venue (created if missing) with months of bookings, once."""
+    from app.server.demo_data import DEMO_FRONT_DESK, DEMO_MANAGER
+    from app.server.seed_demo import seed_demo
+
+    async def work(db: Any) -> Any:
+        return await seed_demo(db, customers=args.customers, bookings=args.bookings)
+
+    report = _run_db(settings, work)
+    print(report)
+    if report.password:
+        print(f"  staff: {DEMO_MANAGER}, {DEMO_FRONT_DESK}; password: {report.password}")
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
-    """Everything embedded: database, migrations, the demo venue, and the service."""
+    """Everything embedded: database, demo data, Stripe emulator, the service, the desk."""
+    import secrets
+
+    from pydantic import SecretStr
+
+    from app.server.background import service_in_thread
     from app.server.core.runtime import database_url
     from app.server.db.migrate import upgrade
     from app.server.demo_data import DEMO_FRONT_DESK, DEMO_MANAGER, ensure_demo_organization
+    from app.server.seed_demo import seed_demo
+    from app.stripe_emulator import run_emulator_in_thread
+
+    async def prepare(db: Any) -> str:
+        password = await ensure_demo_organization(db)
+        report = await seed_demo(db)
+        print(report, flush=True)
+        return password
 
     with database_url(settings) as url:
         upgrade(url)
+        password = _with_database(url, prepare)
+        webhook_secret = "whsec_" + secrets.token_hex(24)
+        # Real Stripe does not copy a session's metadata to its PaymentIntent; neither
+        # does the demo's emulator, so the demo behaves as production would.
+        with run_emulator_in_thread(copy_session_metadata_to_payment_intent=False) as emulator:
+            demo = settings.model_copy(
+                update={
+                    "stripe_secret_key": SecretStr("sk_test_" + secrets.token_hex(12)),
+                    "stripe_webhook_secret": SecretStr(webhook_secret),
+                    "stripe_api_base": emulator.url,
+                }
+            )
+            with service_in_thread(demo, url, port=settings.port) as base:
+                emulator.register_webhook(f"{base}/api/v1/webhooks/stripe", webhook_secret)
+                print(
+                    f"\nBookingTMS demo service on {base} (API docs: {base}/docs)\n"
+                    f"  Stripe emulator: {emulator.url}\n"
+                    f"  manager:    {DEMO_MANAGER}\n  front desk: {DEMO_FRONT_DESK}\n"
+                    f"  password for this run: {password}\n",
+                    flush=True,
+                )
+                if args.no_desk:
+                    _wait_for_stop()
+                else:
+                    from app.ui.main import run_desk
 
-        password = _with_database(url, ensure_demo_organization)
-        base = f"http://{settings.host}:{settings.port}"
-        print(
-            f"\nBookingTMS demo service on {base} (API docs: {base}/docs)\n"
-            f"  manager:    {DEMO_MANAGER}\n  front desk: {DEMO_FRONT_DESK}\n"
-            f"  password for this run: {password}\n",
-            flush=True,
-        )
-        _serve(settings, url)
+                    run_desk(base, email=DEMO_MANAGER, password=password)
+
+
+def _wait_for_stop() -> None:
+    """Block until Ctrl+C or SIGTERM (turned into SystemExit so cleanup runs)."""
+    import signal
+    import threading
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    threading.Event().wait()
+
+
+def cmd_desk(args: argparse.Namespace, settings: Settings) -> None:
+    """The desk application, against the service at ``--server`` (or the last one used)."""
+    from app.ui.main import run_desk
+
+    run_desk(args.server)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -203,13 +263,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     user.set_defaults(func=cmd_create_user)
 
-    sub.add_parser("demo", help="run everything embedded with the demo venue").set_defaults(
-        func=cmd_demo
-    )
+    demo = sub.add_parser("demo", help="run everything embedded with the demo venue")
+    demo.add_argument("--no-desk", action="store_true", help="serve only; no desk window")
+    demo.set_defaults(func=cmd_demo)
+
+    desk = sub.add_parser("desk", help="open the desk application")
+    desk.add_argument("--server", help="service URL (default: the last one signed in to)")
+    desk.set_defaults(func=cmd_desk)
 
     gen = sub.add_parser("generate-sessions", help="create sessions from weekly schedules")
     gen.add_argument("--days", type=int, default=30)
     gen.set_defaults(func=cmd_generate_sessions)
+
+    seed = sub.add_parser("seed-demo", help="fill the demo venue with months of bookings")
+    seed.add_argument("--customers", type=int, default=300)
+    seed.add_argument("--bookings", type=int, default=3000)
+    seed.set_defaults(func=cmd_seed_demo)
     return parser
 
 
@@ -217,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bookingtms`` command."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # Routine job runs and HTTP calls would drown what an operator needs to see.
+    for chatty in ("procrastinate", "httpx", "alembic.runtime.plugins"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         args.func(args, Settings())
     except (CommandError, AppError) as exc:

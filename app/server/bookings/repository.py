@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Row, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.booking_numbers import normalize_booking_number
+from app.domain.segmentation import COUNTED_STATUSES
 from app.server.db.models import (
     Activity,
     ActivitySession,
@@ -163,7 +164,8 @@ async def refunds_of(session: AsyncSession, booking_id: uuid.UUID) -> list[Refun
     return list(rows.all())
 
 
-LIVE_STATUSES = ("pending_payment", "confirmed", "checked_in", "completed", "no_show")
+# A checkout still waiting for its payment is a hold, not a visit (yet).
+LIVE_STATUSES = tuple(sorted(status.value for status in COUNTED_STATUSES))
 
 
 async def count_between(session: AsyncSession, first: date, last: date) -> int:
