@@ -54,7 +54,7 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def db(database_url: str) -> AsyncIterator["Database"]:  # noqa: F821
+async def db(database_url: str) -> AsyncIterator[Database]:  # noqa: F821
     from app.server.core.db import Database
 
     database = Database(database_url, pool_size=20)

@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 
 from app.domain.roles import Role
-
 from tests.factories import Org, make_session
 
 

@@ -109,7 +109,7 @@ async def test_app_role_sees_only_its_org_in_sql(client, db, org, other_org):
         assert await s.scalar(text("SELECT current_user")) == "bookingtms_app"
         for table in TENANT_TABLES:
             foreign = await s.scalar(text(
-                f"SELECT count(*) FROM {table} WHERE organization_id <> :org"),  # noqa: S608
+                f"SELECT count(*) FROM {table} WHERE organization_id <> :org"),
                 {"org": org.id})
             assert foreign == 0, table
         changed = await s.execute(
