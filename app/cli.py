@@ -8,6 +8,7 @@ import getpass
 import logging
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from app.domain.roles import Role
@@ -210,7 +211,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
                     f"  password for this run: {password}\n",
                     flush=True,
                 )
-                if args.no_desk:
+                if args.screenshots:
+                    from app.ui.screenshots import capture_screenshots
+
+                    capture_screenshots(base, DEMO_MANAGER, password, args.screenshots)
+                elif args.no_desk:
                     _wait_for_stop()
                 else:
                     from app.ui.main import run_desk
@@ -265,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run everything embedded with the demo venue")
     demo.add_argument("--no-desk", action="store_true", help="serve only; no desk window")
+    demo.add_argument(
+        "--screenshots", type=Path, metavar="DIR", help="save a screenshot of each page and stop"
+    )
     demo.set_defaults(func=cmd_demo)
 
     desk = sub.add_parser("desk", help="open the desk application")

@@ -1,0 +1,51 @@
+"""Screenshots of every desk page, taken from the running demo (``bookingtms screenshots``)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from app.services.credentials import CredentialStore
+from app.ui.main import DeskApp
+from app.ui.resources import style_sheet
+from app.ui.settings import DeskSettings
+
+PAGES = ("bookings", "checkin", "customers")
+SETTLE_SECONDS = 3.0
+
+
+async def _capture(desk: DeskApp, out: Path) -> None:
+    for _ in range(600):
+        if desk.window is not None:
+            break
+        await asyncio.sleep(0.05)
+    window = desk.window
+    if window is None:
+        raise RuntimeError("The desk did not sign in.")
+    window.resize(1440, 900)
+    window.show()
+    for page in PAGES:
+        window.show_page(page)
+        await asyncio.sleep(SETTLE_SECONDS)  # let the page load its data from the service
+        path = out / f"{page}.png"
+        window.grab().save(str(path))
+        print(f"saved {path}", flush=True)
+
+
+def capture_screenshots(server_url: str, email: str, password: str, out: Path) -> None:
+    """Sign in to ``server_url``, visit each page and save ``<page>.png`` in ``out``."""
+    import qasync
+
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setStyleSheet(style_sheet())
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    desk = DeskApp(loop, DeskSettings(), CredentialStore(), server_url)
+    desk.start(email, password)
+    with loop:
+        loop.run_until_complete(_capture(desk, out))
