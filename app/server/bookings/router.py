@@ -28,7 +28,7 @@ from app.server.bookings.schemas import (
     RefundRead,
 )
 from app.server.core.db import Database
-from app.server.core.deps import DbDep, IdempotencyKeyDep, StaffUser
+from app.server.core.deps import DbDep, IdempotencyKeyDep, ManagerUser, StaffUser
 from app.server.core.errors import Invalid, NotFound
 from app.server.core.idempotency import run_once
 from app.server.core.validation import check_reasonable_date
@@ -295,7 +295,7 @@ async def cancel(
     booking_id: uuid.UUID,
     body: CancelRequest,
     request: Request,
-    principal: StaffUser,
+    principal: ManagerUser,
     db: DbDep,
     key: IdempotencyKeyDep,
 ) -> BookingDetail:

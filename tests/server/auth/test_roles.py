@@ -29,3 +29,16 @@ async def test_merging_customers_needs_a_manager(client, db, org):
     r = await client.post("/api/v1/customers/merge", headers=org.manager.headers, json=body)
     assert r.status_code == 200
     assert {x["id"] for x in r.json()["bookings"]} == {a["id"], b["id"]}
+
+
+async def test_cancelling_needs_a_manager(client, db, org):
+    b = await booked(client, org, db)
+    r = await client.post(f"/api/v1/bookings/{b['id']}/cancel", headers=org.front_desk.headers,
+                          json={"reason": "changed plans"})
+    assert r.status_code == 403
+    still = await client.get(f"/api/v1/bookings/{b['id']}", headers=org.front_desk.headers)
+    assert still.json()["status"] == "confirmed"
+    r = await client.post(f"/api/v1/bookings/{b['id']}/cancel", headers=org.manager.headers,
+                          json={"reason": "changed plans"})
+    assert r.status_code == 200
+    assert r.json()["status"] == "cancelled"

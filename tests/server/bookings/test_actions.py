@@ -84,14 +84,14 @@ async def test_undo_check_in_is_refused_the_next_day(client, db, org, today_book
 
 async def test_cancel_frees_seats_and_records_who_and_why(client, db, org):
     b = await booked(client, org, db, adults=4)
-    r = await act(client, org.front_desk, b, "cancel", {"reason": "Customer called in sick"})
+    r = await act(client, org.manager, b, "cancel", {"reason": "Customer called in sick"})
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "cancelled" and body["cancel_reason"] == "Customer called in sick"
     assert await reserved_seats(db, org, b["session_id"]) == 0
     last = body["events"][-1]
     assert (last["kind"], last["actor_name"], last["message"]) == (
-        "cancel", "Front desk " + org.slug[-3:], "Customer called in sick")
+        "cancel", "Manager " + org.slug[-3:], "Customer called in sick")
 
 
 async def test_no_show_frees_seats_once_the_session_started(client, db, org):
@@ -115,8 +115,8 @@ async def test_actions_on_a_terminal_booking_are_refused_and_change_nothing(
     client, db, org, action, json
 ):
     b = await booked(client, org, db, adults=2)
-    cancelled = (await act(client, org.front_desk, b, "cancel", {"reason": "first"})).json()
-    r = await act(client, org.front_desk, b, action, json)
+    cancelled = (await act(client, org.manager, b, "cancel", {"reason": "first"})).json()
+    r = await act(client, org.manager, b, action, json)
     assert r.status_code == 409
     error = r.json()["error"]
     assert error["code"] == "invalid_transition" and "cancelled" in error["message"]
