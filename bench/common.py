@@ -1,8 +1,7 @@
-"""What both benchmarks share: a scratch database, test data in bulk, figures and the table.
+"""What the benchmarks share: test data in bulk, Postgres ceilings, figures and the table.
 
-A bench runs against ``DATABASE_URL`` when it is set (a fresh database is created on that
-server and dropped at the end, as ``tests/conftest.py`` does) or else against an embedded
-server in a temporary directory.
+Each bench runs in ``app.server.core.runtime.scratch_database`` (on ``DATABASE_URL`` when
+set, else an embedded server), as the tests do.
 """
 
 from __future__ import annotations
@@ -12,57 +11,20 @@ import math
 import os
 import platform
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import psycopg
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert
 
 from app.server.core.db import Database
-from app.server.core.embedded_postgres import EmbeddedPostgres, sqlalchemy_url
-from app.server.db.migrate import upgrade
 from app.server.db.models import ActivitySession
+from app.server.jobs import conninfo as libpq
 from tests.factories import Org
 
 Row = tuple[str, str]
-
-
-@contextmanager
-def scratch_database(prefix: str) -> Iterator[str]:
-    """A migrated, empty database for one run, dropped afterwards; yields its URL."""
-    external = os.environ.get("DATABASE_URL")
-    embedded: EmbeddedPostgres | None = None
-    if external:
-        server_url = sqlalchemy_url(external)
-    else:
-        embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="bookingtms-bench-")) / "pgdata")
-        server_url = embedded.start()
-    name = f"bookingtms_{prefix}_{uuid.uuid4().hex[:10]}"
-    admin_url = make_url(server_url).set(database="postgres").render_as_string(False)
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        if embedded is not None:
-            embedded.stop()
-
-
-def libpq_url(url: str) -> str:
-    """The ``postgresql://`` form psycopg connects with."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def make_sessions(
@@ -96,7 +58,7 @@ async def select_ceiling(url: str, clients: int, seconds: float, rows: int = 100
     pgbench's select-only script), so the figure is what this server and this client
     library can do at best on this machine.
     """
-    conninfo = libpq_url(url)
+    conninfo = libpq(url)
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
         await conn.execute(
             "CREATE TABLE bench_accounts (aid int PRIMARY KEY, abalance int NOT NULL, "
@@ -137,7 +99,7 @@ async def hot_row_ceiling(url: str, clients: int, seconds: float, *, one_stateme
     on this server. ``one_statement`` sends each UPDATE as its own (autocommit)
     transaction; otherwise UPDATE and COMMIT are two round trips, as in the service.
     """
-    conninfo = libpq_url(url)
+    conninfo = libpq(url)
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS bench_hot "

@@ -30,7 +30,8 @@ from typing import Any
 
 import httpx
 
-from bench.common import Row, machine, ms, percentile, print_table, quiet_logs, scratch_database
+from app.server.core.runtime import scratch_database
+from bench.common import Row, machine, ms, percentile, print_table, quiet_logs
 
 SEARCHES = (
     "smith", "garc", "nguyen", "olivia", "lee", "patel", "mart", "example.org", "555 01",
@@ -267,9 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     quiet_logs()
 
     import qasync
-    from PySide6.QtWidgets import QApplication
-
     from app.ui.compat import guard_singletons
+    from PySide6.QtWidgets import QApplication
 
     with scratch_database("desk") as url:
         with multiprocessing.get_context("spawn").Pool(1) as pool:

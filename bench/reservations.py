@@ -37,6 +37,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.server.core.db import Database
 from app.server.core.errors import Conflict
+from app.server.core.runtime import scratch_database
 from app.server.core.settings import Settings
 from app.server.payments.checkout import CheckoutRequest, reserve_hold
 from bench.common import (
@@ -50,7 +51,6 @@ from bench.common import (
     quiet_logs,
     rate,
     report_checks,
-    scratch_database,
     select_ceiling,
 )
 from tests.factories import Org, make_org

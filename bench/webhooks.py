@@ -36,6 +36,7 @@ from pydantic import SecretStr
 from sqlalchemy import event, text
 
 from app.server.core.db import Database
+from app.server.core.runtime import scratch_database
 from app.server.core.settings import Settings
 from app.server.jobs import JobRunner, build_queue
 from app.server.payments.checkout import CheckoutRequest, checkout_metadata, reserve_hold
@@ -49,7 +50,6 @@ from bench.common import (
     quiet_logs,
     rate,
     report_checks,
-    scratch_database,
 )
 from tests.factories import Org, make_org
 from tests.live_server import live_server

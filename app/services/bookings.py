@@ -116,6 +116,20 @@ class MoneyMovement:
     currency: str
     note: str
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any], kind: str, note: str) -> MoneyMovement:
+        """A payment or refund as the service's JSON has it."""
+        return cls(
+            at=datetime.fromisoformat(data["created_at"]),
+            kind=kind,
+            provider=data["provider"],
+            method=data["method"],
+            status=data["status"],
+            amount=data["amount"],
+            currency=data["currency"],
+            note=note,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class BookingDetail(BookingRow):
@@ -169,30 +183,11 @@ class BookingDetail(BookingRow):
                 for e in data["events"]
             ),
             payments=tuple(
-                MoneyMovement(
-                    at=datetime.fromisoformat(p["created_at"]),
-                    kind="payment",
-                    provider=p["provider"],
-                    method=p["method"],
-                    status=p["status"],
-                    amount=p["amount"],
-                    currency=p["currency"],
-                    note=p["stripe_payment_intent_id"] or "",
-                )
+                MoneyMovement.from_json(p, "payment", p["stripe_payment_intent_id"] or "")
                 for p in data["payments"]
             ),
             refunds=tuple(
-                MoneyMovement(
-                    at=datetime.fromisoformat(r["created_at"]),
-                    kind="refund",
-                    provider=r["provider"],
-                    method=r["method"],
-                    status=r["status"],
-                    amount=r["amount"],
-                    currency=r["currency"],
-                    note=r["reason"],
-                )
-                for r in data["refunds"]
+                MoneyMovement.from_json(r, "refund", r["reason"]) for r in data["refunds"]
             ),
         )
 

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 
+import qasync
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication
 
@@ -171,8 +172,16 @@ def run_desk(
 ) -> int:
     """Run the desk until its last window closes; signs in at once with ``email`` and
     ``password`` when both are given (the demo), otherwise asks or uses a remembered token."""
-    import qasync
+    loop = qt_event_loop()
+    desk = DeskApp(loop, DeskSettings(), CredentialStore(), server_url)
+    desk.start(email, password)
+    with loop:
+        loop.run_forever()
+    return 0
 
+
+def qt_event_loop() -> qasync.QEventLoop:
+    """The desk's QApplication, styled, and an asyncio loop running on Qt's (qasync)."""
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setApplicationName("BookingTMS Desk")
@@ -180,8 +189,4 @@ def run_desk(
     app.setStyleSheet(style_sheet())
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    desk = DeskApp(loop, DeskSettings(), CredentialStore(), server_url)
-    desk.start(email, password)
-    with loop:
-        loop.run_forever()
-    return 0
+    return loop

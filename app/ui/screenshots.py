@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication
-
 from app.services.credentials import CredentialStore
-from app.ui.main import DeskApp
-from app.ui.resources import style_sheet
+from app.ui.main import DeskApp, qt_event_loop
 from app.ui.settings import DeskSettings
 
 PAGES = ("bookings", "checkin", "customers")
@@ -37,14 +33,8 @@ async def _capture(desk: DeskApp, out: Path) -> None:
 
 def capture_screenshots(server_url: str, email: str, password: str, out: Path) -> None:
     """Sign in to ``server_url``, visit each page and save ``<page>.png`` in ``out``."""
-    import qasync
-
     out.mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance() or QApplication(sys.argv)
-    assert isinstance(app, QApplication)
-    app.setStyleSheet(style_sheet())
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
+    loop = qt_event_loop()
     desk = DeskApp(loop, DeskSettings(), CredentialStore(), server_url)
     desk.start(email, password)
     with loop:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -28,6 +29,7 @@ from app.domain.lifecycle import (
     undo_check_in_allowed,
 )
 from app.domain.money import format_amount
+from app.domain.pricing import Quote, quote
 from app.server.bookings import repository
 from app.server.bookings.events import Actor, record_event
 from app.server.core.errors import Conflict, Invalid, NotFound
@@ -84,6 +86,70 @@ async def insert_with_number(session: AsyncSession, booking: Booking) -> None:
     raise Conflict("Could not allocate a booking number; please try again.")  # pragma: no cover
 
 
+def check_party(
+    activity: Activity, slot: ActivitySession, adult_count: int, child_count: int
+) -> int:
+    """The party size, or a clear refusal when the activity or the session cannot take it."""
+    party = adult_count + child_count
+    if adult_count < activity.min_adults:
+        raise Invalid(
+            f"{activity.name} needs at least {activity.min_adults} adult"
+            f"{'s' if activity.min_adults > 1 else ''}."
+        )
+    if party > slot.capacity:
+        raise Invalid(f"A party of {party} does not fit a session of {slot.capacity} seats.")
+    return party
+
+
+def seats_refusal(slot: ActivitySession) -> Conflict:
+    """Why a session could not give the seats asked for: closed, or how many are left."""
+    if slot.status != "open":
+        return Conflict("This session is closed for booking.", code="session_closed")
+    remaining = max(slot.capacity - slot.reserved, 0)
+    return Conflict(
+        f"Only {remaining} seat{'s' if remaining != 1 else ''} left in this session.",
+        code="session_full",
+        remaining=remaining,
+    )
+
+
+def new_booking(
+    organization_id: uuid.UUID,
+    slot: ActivitySession,
+    activity: Activity,
+    venue: Venue,
+    price: Quote,
+    **fields: Any,
+) -> Booking:
+    """A booking of ``slot`` at ``price``, dated in the venue's time zone; ``fields`` add
+    status, source, contact and the rest that differ between desk and online bookings."""
+    zone = ZoneInfo(venue.timezone)
+    local_start, local_end = slot.starts_at.astimezone(zone), slot.ends_at.astimezone(zone)
+    return Booking(
+        organization_id=organization_id,
+        venue_id=venue.id,
+        activity_id=activity.id,
+        session_id=slot.id,
+        booking_date=local_start.date(),
+        start_time=local_start.time().replace(tzinfo=None),
+        end_time=local_end.time().replace(tzinfo=None),
+        party_size=price.adult_count + price.child_count,
+        adult_count=price.adult_count,
+        child_count=price.child_count,
+        guests_arrived=0,
+        currency=price.currency,
+        adult_unit_amount=price.adult_unit_amount,
+        child_unit_amount=price.child_unit_amount,
+        subtotal_amount=price.subtotal_amount,
+        discount_amount=price.discount_amount,
+        total_amount=price.total_amount,
+        amount_paid=0,
+        refunded_amount=0,
+        notes="",
+        **fields,
+    )
+
+
 async def create_desk_booking(
     session: AsyncSession,
     organization_id: uuid.UUID,
@@ -94,27 +160,13 @@ async def create_desk_booking(
     """Reserve seats and create a confirmed, unpaid booking (payment comes later)."""
     now = now or datetime.now(UTC)
     slot, activity, venue = await load_session(session, req.session_id)
-    party = req.adult_count + req.child_count
-    if req.adult_count < activity.min_adults:
-        raise Invalid(
-            f"{activity.name} needs at least {activity.min_adults} adult"
-            f"{'s' if activity.min_adults > 1 else ''}."
-        )
     if slot.ends_at <= now:
         raise Invalid("This session is over; choose a later one.", code="session_past")
-    if party > slot.capacity:
-        raise Invalid(f"A party of {party} does not fit a session of {slot.capacity} seats.")
+    party = check_party(activity, slot, req.adult_count, req.child_count)
 
     if await repository.reserve_seats(session, slot.id, party) is None:
         await session.refresh(slot)
-        remaining = max(slot.capacity - slot.reserved, 0)
-        if slot.status != "open":
-            raise Conflict("This session is closed for booking.", code="session_closed")
-        raise Conflict(
-            f"Only {remaining} seat{'s' if remaining != 1 else ''} left in this session.",
-            code="session_full",
-            remaining=remaining,
-        )
+        raise seats_refusal(slot)
 
     customer = await customers.find_or_create(
         session,
@@ -128,36 +180,27 @@ async def create_desk_booking(
     if customer.status == "blocked":
         raise Conflict("This customer is blocked from booking.", code="customer_blocked")
 
-    zone = ZoneInfo(venue.timezone)
-    local_start, local_end = slot.starts_at.astimezone(zone), slot.ends_at.astimezone(zone)
-    subtotal = req.adult_count * activity.adult_price + req.child_count * activity.child_price
-    booking = Booking(
-        organization_id=organization_id,
-        venue_id=venue.id,
-        activity_id=activity.id,
+    price = quote(
+        req.adult_count,
+        req.child_count,
+        activity.adult_price,
+        activity.child_price,
+        activity.currency,
+    )
+    booking = new_booking(
+        organization_id,
+        slot,
+        activity,
+        venue,
+        price,
         customer_id=customer.id,
-        session_id=slot.id,
-        booking_date=local_start.date(),
-        start_time=local_start.time().replace(tzinfo=None),
-        end_time=local_end.time().replace(tzinfo=None),
-        party_size=party,
-        adult_count=req.adult_count,
-        child_count=req.child_count,
-        guests_arrived=0,
-        currency=activity.currency,
-        adult_unit_amount=activity.adult_price,
-        child_unit_amount=activity.child_price,
-        subtotal_amount=subtotal,
-        discount_amount=0,
-        total_amount=subtotal,
-        amount_paid=0,
-        refunded_amount=0,
         status=BookingStatus.CONFIRMED.value,
         # A free booking has nothing to pay.
-        payment_status=(PaymentStatus.PAID if subtotal == 0 else PaymentStatus.UNPAID).value,
+        payment_status=(
+            PaymentStatus.PAID if price.total_amount == 0 else PaymentStatus.UNPAID
+        ).value,
         source=req.source,
         special_requests=req.special_requests,
-        notes="",
         confirmed_at=now,
         created_by=actor.id,
         created_at=now,
@@ -178,7 +221,8 @@ async def create_desk_booking(
     return booking
 
 
-async def _venue_timezone(session: AsyncSession, booking: Booking) -> str:
+async def venue_timezone(session: AsyncSession, booking: Booking) -> str:
+    """The time zone of the booking's venue (its dates and today are read in it)."""
     tz = await session.scalar(select(Venue.timezone).where(Venue.id == booking.venue_id))
     return tz or await organization_timezone(session)
 
@@ -206,7 +250,7 @@ async def apply_action(
         raise NotFound("No such booking.")
     current = BookingStatus(booking.status)
     target = check_action(action, current)
-    timezone = await _venue_timezone(session, booking)
+    timezone = await venue_timezone(session, booking)
     today = local_today(timezone, now)
 
     if action is Action.CHECK_IN:

@@ -18,14 +18,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.lifecycle import BookingStatus, PaymentStatus, local_today
 from app.domain.money import format_amount
-from app.domain.pricing import Promo, PromoKind, PromoRefused, Quote, application_fee, check_promo
-from app.domain.pricing import quote as price_party
+from app.domain.pricing import (
+    Promo,
+    PromoKind,
+    PromoRefused,
+    Quote,
+    application_fee,
+    check_promo,
+    quote,
+)
 from app.server.bookings import repository as bookings
 from app.server.bookings.events import Actor, record_event
-from app.server.bookings.service import insert_with_number, load_session
+from app.server.bookings.service import (
+    check_party,
+    insert_with_number,
+    load_session,
+    new_booking,
+    seats_refusal,
+)
 from app.server.core.db import Database
-from app.server.core.errors import Conflict, Invalid
-from app.server.db.models import ActivitySession, Booking, Organization, PromoCode
+from app.server.core.errors import Invalid
+from app.server.db.models import Booking, Organization, PromoCode
 from app.server.payments import holds
 from app.server.payments.confirmation import attach_customer
 from app.server.payments.stripe_gateway import (
@@ -77,7 +90,7 @@ class Hold:
     booking: Booking
     organization: Organization
     activity_name: str
-    quote: Quote
+    price: Quote
     starts_local: datetime
 
 
@@ -96,18 +109,18 @@ async def start_checkout(
     async with db.tenant(organization_id) as session:
         hold = await reserve_hold(session, organization_id, req, now, hold_minutes)
     booking = hold.booking
-    if hold.quote.total_amount == 0:
+    if hold.price.total_amount == 0:
         return _started(booking, None)
     if gateway is None:
         await holds.give_back(db, organization_id, booking.id, "Online payments are not set up.")
         raise PaymentsNotConfigured("This venue does not take online payments yet.")
     account = hold.organization.stripe_account_id
     try:
-        if hold.quote.discount_amount:
+        if hold.price.discount_amount:
             await gateway.create_coupon(
                 f"promo-{booking.id}",
-                hold.quote.discount_amount,
-                hold.quote.currency,
+                hold.price.discount_amount,
+                hold.price.currency,
                 account=account,
                 metadata={"promo_code": booking.promo_code or "", "booking_id": str(booking.id)},
             )
@@ -153,22 +166,16 @@ async def reserve_hold(
     """Check the request, take the seats and write the ``pending_payment`` booking."""
     slot, activity, venue = await load_session(session, req.session_id)
     organization = await session.get_one(Organization, organization_id)
-    party = req.adult_count + req.child_count
     if not activity.active:
         raise Invalid(f"{activity.name} is not open for booking.", code="activity_closed")
     if slot.starts_at <= now:
         raise Invalid("This session has already started; choose a later one.", code="session_past")
-    if req.adult_count < max(activity.min_adults, 1):
-        needed = max(activity.min_adults, 1)
-        raise Invalid(f"{activity.name} needs at least {needed} adult{'s' if needed > 1 else ''}.")
-    if party > slot.capacity:
-        raise Invalid(f"A party of {party} does not fit a session of {slot.capacity} seats.")
-
+    party = check_party(activity, slot, req.adult_count, req.child_count)
     if slot.status != "open" or slot.reserved + party > slot.capacity:
-        raise _no_seats(slot)  # already full when we looked: no need to queue for the lock
+        raise seats_refusal(slot)  # already full when we looked: no need to queue for the lock
 
     promo = await _claim_promo(session, req.promo_code, activity.currency, now)
-    quote = price_party(
+    price = quote(
         req.adult_count,
         req.child_count,
         activity.adult_price,
@@ -176,35 +183,18 @@ async def reserve_hold(
         activity.currency,
         promo,
     )
-    zone = ZoneInfo(venue.timezone)
-    starts_local, ends_local = slot.starts_at.astimezone(zone), slot.ends_at.astimezone(zone)
-    free = quote.total_amount == 0
-    booking = Booking(
-        organization_id=organization_id,
-        venue_id=venue.id,
-        activity_id=activity.id,
-        session_id=slot.id,
-        booking_date=starts_local.date(),
-        start_time=starts_local.time().replace(tzinfo=None),
-        end_time=ends_local.time().replace(tzinfo=None),
-        party_size=party,
-        adult_count=req.adult_count,
-        child_count=req.child_count,
-        guests_arrived=0,
-        currency=quote.currency,
-        adult_unit_amount=quote.adult_unit_amount,
-        child_unit_amount=quote.child_unit_amount,
-        subtotal_amount=quote.subtotal_amount,
-        discount_amount=quote.discount_amount,
-        total_amount=quote.total_amount,
-        amount_paid=0,
-        refunded_amount=0,
+    free = price.total_amount == 0
+    booking = new_booking(
+        organization_id,
+        slot,
+        activity,
+        venue,
+        price,
         status=(BookingStatus.CONFIRMED if free else BookingStatus.PENDING_PAYMENT).value,
         payment_status=(PaymentStatus.PAID if free else PaymentStatus.UNPAID).value,
         source="widget",
         promo_code=promo.code if promo else None,
         special_requests=req.special_requests,
-        notes="",
         contact_name=req.name,
         contact_email=req.email,
         contact_phone=req.phone,
@@ -228,19 +218,9 @@ async def reserve_hold(
     # concurrent checkouts of one session queue for milliseconds, not for the whole insert.
     if await bookings.reserve_seats(session, slot.id, party) is None:
         await session.refresh(slot)
-        raise _no_seats(slot)
-    return Hold(booking, organization, activity.name, quote, starts_local)
-
-
-def _no_seats(slot: ActivitySession) -> Conflict:
-    if slot.status != "open":
-        return Conflict("This session is closed for booking.", code="session_closed")
-    remaining = max(slot.capacity - slot.reserved, 0)
-    return Conflict(
-        f"Only {remaining} seat{'s' if remaining != 1 else ''} left in this session.",
-        code="session_full",
-        remaining=remaining,
-    )
+        raise seats_refusal(slot)
+    starts_local = slot.starts_at.astimezone(ZoneInfo(venue.timezone))
+    return Hold(booking, organization, activity.name, price, starts_local)
 
 
 def _created_message(booking: Booking, promo: Promo | None) -> str:
@@ -318,12 +298,12 @@ def checkout_metadata(
 def _session_params(
     hold: Hold, req: CheckoutRequest, public_url: str, now: datetime
 ) -> dict[str, Any]:
-    booking, quote = hold.booking, hold.quote
-    currency = quote.currency.lower()
+    booking, price = hold.booking, hold.price
+    currency = price.currency.lower()
     when = hold.starts_local.strftime("%a %d %b %Y, %H:%M")
-    tiers = [("Adult", quote.adult_count, quote.adult_unit_amount)]
-    if quote.child_count:
-        tiers.append(("Child", quote.child_count, quote.child_unit_amount))
+    tiers = [("Adult", price.adult_count, price.adult_unit_amount)]
+    if price.child_count:
+        tiers.append(("Child", price.child_count, price.child_unit_amount))
     metadata = checkout_metadata(booking, hold.organization, hold.starts_local)
     payment_intent_data: dict[str, Any] = {
         "metadata": metadata,
@@ -331,7 +311,7 @@ def _session_params(
     }
     if hold.organization.stripe_account_id and hold.organization.platform_fee_bps:
         payment_intent_data["application_fee_amount"] = application_fee(
-            quote.total_amount, hold.organization.platform_fee_bps
+            price.total_amount, hold.organization.platform_fee_bps
         )
     base = public_url.rstrip("/")
     params: dict[str, Any] = {
@@ -359,6 +339,6 @@ def _session_params(
         "success_url": f"{base}/booking/confirmed?session_id={{CHECKOUT_SESSION_ID}}",
         "cancel_url": f"{base}/booking/cancelled?booking={booking.booking_number}",
     }
-    if quote.discount_amount:
+    if price.discount_amount:
         params["discounts"] = [{"coupon": f"promo-{booking.id}"}]
     return params

@@ -7,6 +7,7 @@ rows are upserted by their Stripe ids, and a status only moves forward.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 
 from sqlalchemy import func, select
@@ -22,8 +23,9 @@ from app.domain.lifecycle import (
 from app.domain.money import format_amount
 from app.server.bookings import repository as bookings
 from app.server.bookings.events import Actor, record_event
+from app.server.bookings.service import venue_timezone
 from app.server.customers import service as customers
-from app.server.db.models import ActivitySession, Booking, Organization, Payment, Refund, Venue
+from app.server.db.models import ActivitySession, Booking, Organization, Payment, Refund
 from app.server.payments import holds
 from app.server.payments.facts import FactKind, PaymentFact, RefundFact
 from app.server.payments.stripe_gateway import StripeGateway
@@ -91,10 +93,6 @@ async def attach_customer(
         await customers.refresh_analytics(session, booking.customer_id, today, timezone)
 
 
-async def _venue_zone(session: AsyncSession, booking: Booking) -> str:
-    return await session.scalar(select(Venue.timezone).where(Venue.id == booking.venue_id)) or "UTC"
-
-
 async def _upsert_payment(session: AsyncSession, booking: Booking, fact: PaymentFact) -> Payment:
     """The payments row of this PaymentIntent, created on first sight."""
     assert fact.payment_intent_id is not None
@@ -148,51 +146,72 @@ async def _paid(
     booking: Booking,
     fact: PaymentFact,
     now: datetime,
-) -> None:
+) -> Payment:
+    """Record a succeeded payment and confirm, revive or refund the booking; the payment."""
     if fact.payment_intent_id is None:
         # A session paid without a PaymentIntent id in the event: the PI event follows.
         if fact.checkout_session_id and not booking.stripe_checkout_session_id:
             booking.stripe_checkout_session_id = fact.checkout_session_id
         raise RetryLater("The payment's PaymentIntent is not known yet.")
     payment = await _upsert_payment(session, booking, fact)
-    newly_paid = payment.status != "succeeded"
-    payment.status = "succeeded"
     booking.stripe_payment_intent_id = booking.stripe_payment_intent_id or fact.payment_intent_id
     if fact.checkout_session_id:
         booking.stripe_checkout_session_id = fact.checkout_session_id
+    if payment.status == "succeeded":
+        return payment  # applied before: a repeat of it says nothing new
+    payment.status = "succeeded"
     current = BookingStatus(booking.status)
-    timezone = await _venue_zone(session, booking)
-    today = local_today(timezone, now)
+    timezone = await venue_timezone(session, booking)
     amount = format_amount(payment.amount, payment.currency)
-
     if current is BookingStatus.PENDING_PAYMENT:
-        booking.status = BookingStatus.CONFIRMED.value
-        booking.confirmed_at = now
+        await _confirm(
+            session,
+            booking,
+            payment,
+            current,
+            now,
+            "payment",
+            f"Paid {amount} online; booking confirmed.",
+        )
+    elif current in REVIVABLE_BY_LATE_PAYMENT or current is BookingStatus.CANCELLED:
+        await _late_payment(session, gateway, booking, payment, current, now)
+    else:
         await _settle_money(session, booking)
         await record_event(
             session,
             booking,
             "payment",
             STRIPE,
-            from_status=current.value,
-            to_status=booking.status,
-            message=f"Paid {amount} online; booking confirmed.",
-            data={"payment_intent": fact.payment_intent_id},
+            message=f"Paid {amount} online.",
+            data={"payment_intent": payment.stripe_payment_intent_id},
         )
-    elif current in REVIVABLE_BY_LATE_PAYMENT or current is BookingStatus.CANCELLED:
-        await _late_payment(session, gateway, booking, payment, current, now)
-    else:
-        await _settle_money(session, booking)
-        if newly_paid:
-            await record_event(
-                session,
-                booking,
-                "payment",
-                STRIPE,
-                message=f"Paid {amount} online.",
-                data={"payment_intent": fact.payment_intent_id},
-            )
-    await attach_customer(session, booking, today, timezone)
+    await attach_customer(session, booking, local_today(timezone, now), timezone)
+    return payment
+
+
+async def _confirm(
+    session: AsyncSession,
+    booking: Booking,
+    payment: Payment,
+    current: BookingStatus,
+    now: datetime,
+    kind: str,
+    message: str,
+) -> None:
+    """Confirm a paid booking, with its money and its timeline row."""
+    booking.status = BookingStatus.CONFIRMED.value
+    booking.confirmed_at = now
+    await _settle_money(session, booking)
+    await record_event(
+        session,
+        booking,
+        kind,
+        STRIPE,
+        from_status=current.value,
+        to_status=booking.status,
+        message=message,
+        data={"payment_intent": payment.stripe_payment_intent_id},
+    )
 
 
 async def _late_payment(
@@ -209,18 +228,14 @@ async def _late_payment(
         session, booking.session_id, booking.party_size
     ):
         await holds.claim_promo_use(session, booking.promo_code)
-        booking.status = BookingStatus.CONFIRMED.value
-        booking.confirmed_at = now
-        await _settle_money(session, booking)
-        await record_event(
+        await _confirm(
             session,
             booking,
+            payment,
+            current,
+            now,
             "late_payment",
-            STRIPE,
-            from_status=current.value,
-            to_status=booking.status,
-            message=f"Paid {amount} after the hold ended; seats taken again and booking confirmed.",
-            data={"payment_intent": payment.stripe_payment_intent_id},
+            f"Paid {amount} after the hold ended; seats taken again and booking confirmed.",
         )
         return
     why = (
@@ -259,7 +274,7 @@ async def _refund_automatically(
     source = booking.stripe_checkout_session_id or payment.stripe_payment_intent_id
     key = f"late-payment-refund-{source}"
     remaining = payment.amount - payment.refunded_amount
-    account = await _stripe_account(session, booking)
+    account = await stripe_account(session, booking.organization_id)
     refund = await gateway.refund(
         payment.stripe_payment_intent_id,
         remaining,
@@ -286,9 +301,10 @@ async def _refund_automatically(
     await _settle_money(session, booking)
 
 
-async def _stripe_account(session: AsyncSession, booking: Booking) -> str | None:
+async def stripe_account(session: AsyncSession, organization_id: uuid.UUID) -> str | None:
+    """The organization's connected Stripe account, if it has one."""
     return await session.scalar(
-        select(Organization.stripe_account_id).where(Organization.id == booking.organization_id)
+        select(Organization.stripe_account_id).where(Organization.id == organization_id)
     )
 
 
@@ -351,8 +367,7 @@ async def _refunded(
         if fact.amount is None or fact.payment_intent_id is None:
             raise RetryLater("The refunded payment is not recorded yet.")
         # A refunded charge was paid: record the payment first, whatever came before.
-        await _paid(session, gateway, booking, fact, now)
-        payment = await _upsert_payment(session, booking, fact)
+        payment = await _paid(session, gateway, booking, fact, now)
     before = payment.refunded_amount
     for refund in fact.refunds:
         await _upsert_refund(session, booking, payment, refund)
@@ -379,7 +394,7 @@ async def _refunded(
             data={"payment_intent": payment.stripe_payment_intent_id},
         )
     if booking.customer_id:
-        timezone = await _venue_zone(session, booking)
+        timezone = await venue_timezone(session, booking)
         await customers.refresh_analytics(
             session, booking.customer_id, local_today(timezone, now), timezone
         )

@@ -14,9 +14,9 @@ from app.domain.lifecycle import BookingStatus
 from app.server.bookings import repository as bookings
 from app.server.core.deps import DbDep, SettingsDep
 from app.server.core.errors import NotFound
-from app.server.db.models import Activity, ActivitySession, Booking, Organization, Venue
+from app.server.db.models import Activity, ActivitySession, Booking, Venue
 from app.server.payments.checkout import CheckoutRequest, start_checkout
-from app.server.payments.confirmation import RetryLater, apply_fact
+from app.server.payments.confirmation import RetryLater, apply_fact, stripe_account
 from app.server.payments.facts import FactKind, fact_of
 from app.server.payments.schemas import CheckoutCreate, CheckoutCreated, CheckoutVerified
 from app.server.payments.stripe_gateway import StripeGateway
@@ -92,9 +92,7 @@ async def verify_checkout_session(
     async with db.tenant(org_id) as session:
         booking = await bookings.get(session, booking_id, lock=True)
         assert booking is not None
-        account = await session.scalar(
-            select(Organization.stripe_account_id).where(Organization.id == org_id)
-        )
+        account = await stripe_account(session, org_id)
         if booking.status == BookingStatus.PENDING_PAYMENT and gateway is not None:
             stripe_session = await gateway.retrieve_checkout_session(checkout_session_id, account)
             fact = fact_of(

@@ -9,7 +9,6 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -22,6 +21,7 @@ from app.services.bookings import BookingPage, BookingRow
 from app.ui.formatting import day_and_time
 from app.ui.tasks import LatestOnly, TaskRunner
 from app.ui.widgets.chips import CHIP_ROLE, PAYMENT_LABELS, status_label
+from app.ui.widgets.row_table_model import RowTableModel
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 _ROLES = frozenset(
@@ -70,8 +70,10 @@ def guests_text(b: BookingRow) -> str:
     return str(b.party_size)
 
 
-class BookingTableModel(QAbstractTableModel):
+class BookingTableModel(RowTableModel[BookingRow]):
     """Rows of :class:`BookingRow`; more are fetched with the cursor when the view asks."""
+
+    headers = tuple(HEADERS[c] for c in Columns)
 
     loading_changed = Signal(bool)
 
@@ -79,7 +81,6 @@ class BookingTableModel(QAbstractTableModel):
         self, runner: TaskRunner, today: Callable[[], date], parent: QObject | None = None
     ) -> None:
         super().__init__(parent)
-        self._rows: list[BookingRow] = []
         self._texts: dict[int, tuple[str, ...]] = {}
         self._next: str | None = None
         self._load: PageLoader | None = None
@@ -164,19 +165,6 @@ class BookingTableModel(QAbstractTableModel):
 
     # Qt model ----------------------------------------------------------------------------
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Columns)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[Columns(section)]
-        return None
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         # Views ask for many roles per visible cell on every paint: unused roles return at
         # once, and a row's texts are formatted once, not on each paint.
@@ -209,6 +197,7 @@ class BookingTableModel(QAbstractTableModel):
 
     def _format(self, b: BookingRow) -> tuple[str, ...]:
         """The row's cell texts, in :class:`Columns` order."""
+
         return (
             b.booking_number,
             b.customer_name or (b.customer_email or ""),

@@ -9,7 +9,6 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -22,6 +21,7 @@ from app.services.customers import CustomerPage, CustomerRow
 from app.ui.formatting import short_date
 from app.ui.tasks import LatestOnly, TaskRunner
 from app.ui.widgets.chips import CHIP_ROLE, CUSTOMER_STATUS_LABELS, SEGMENT_LABELS
+from app.ui.widgets.row_table_model import RowTableModel
 
 PageLoader = Callable[[int], Awaitable[CustomerPage]]
 Index = QModelIndex | QPersistentModelIndex
@@ -48,8 +48,10 @@ HEADERS = {
 }
 
 
-class CustomerTableModel(QAbstractTableModel):
+class CustomerTableModel(RowTableModel[CustomerRow]):
     """Rows of :class:`CustomerRow`; :attr:`page_loaded` reports each first page."""
+
+    headers = tuple(HEADERS[c] for c in Columns)
 
     page_loaded = Signal(object)  # CustomerPage
 
@@ -61,7 +63,6 @@ class CustomerTableModel(QAbstractTableModel):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._rows: list[CustomerRow] = []
         self._total = 0
         self._load: PageLoader | None = None
         self._fetch = LatestOnly(runner)
@@ -115,23 +116,11 @@ class CustomerTableModel(QAbstractTableModel):
 
     def update_customer(self, customer: CustomerRow) -> None:
         """Show the saved state of a customer already in the table."""
+
         row = self.row_of(customer.id)
         if row is not None:
             self._rows[row] = customer
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(Columns) - 1))
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Columns)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[Columns(section)]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
