@@ -103,9 +103,13 @@ def check_party(
 
 def seats_refusal(slot: ActivitySession) -> Conflict:
     """Why a session could not give the seats asked for: closed, or how many are left."""
-    if slot.status != "open":
+    return seats_left_refusal(slot.status, max(slot.capacity - slot.reserved, 0))
+
+
+def seats_left_refusal(status: str, remaining: int) -> Conflict:
+    """The refusal for a session in ``status`` with ``remaining`` seats."""
+    if status != "open":
         return Conflict("This session is closed for booking.", code="session_closed")
-    remaining = max(slot.capacity - slot.reserved, 0)
     return Conflict(
         f"Only {remaining} seat{'s' if remaining != 1 else ''} left in this session.",
         code="session_full",

@@ -1,8 +1,9 @@
 """Online checkout: reserve the seats as a 10-minute hold, then open a Stripe Checkout Session.
 
-The seats are taken and the ``pending_payment`` booking written in one short transaction
-that commits before Stripe is called, so the session's row lock is never held across the
-network. If Stripe cannot open the payment page the hold is given back at once.
+The ``pending_payment`` booking is written and its seats taken (by PostgreSQL, at commit)
+in one short transaction that commits before Stripe is called, so the session's row lock
+is never held across the network. If Stripe cannot open the payment page the hold is
+given back at once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.lifecycle import BookingStatus, PaymentStatus, local_today
@@ -27,17 +29,17 @@ from app.domain.pricing import (
     check_promo,
     quote,
 )
-from app.server.bookings import repository as bookings
 from app.server.bookings.events import Actor, record_event
 from app.server.bookings.service import (
     check_party,
     insert_with_number,
     load_session,
     new_booking,
+    seats_left_refusal,
     seats_refusal,
 )
 from app.server.core.db import Database
-from app.server.core.errors import Invalid
+from app.server.core.errors import Conflict, Invalid
 from app.server.db.models import Booking, Organization, PromoCode
 from app.server.payments import holds
 from app.server.payments.confirmation import attach_customer
@@ -50,6 +52,7 @@ from app.server.payments.stripe_gateway import (
 # Stripe refuses a Checkout Session that expires sooner than 30 minutes; our own hold is
 # shorter and is enforced by the expiry job, which expires the session through the API.
 STRIPE_MIN_SESSION_SECONDS = 30 * 60 + 60
+SEATS_GONE_SQLSTATE = "BK001"  # raised by the commit trigger of migration 0008
 CUSTOMER = Actor("customer", None, "Customer (online)")
 
 
@@ -106,8 +109,11 @@ async def start_checkout(
 ) -> CheckoutStarted:
     """Hold the seats and open the payment page; a free booking is confirmed at once."""
     now = now or datetime.now(UTC)
-    async with db.tenant(organization_id) as session:
-        hold = await reserve_hold(session, organization_id, req, now, hold_minutes)
+    try:
+        async with db.tenant(organization_id) as session:
+            hold = await reserve_hold(session, organization_id, req, now, hold_minutes)
+    except DBAPIError as exc:
+        raise seats_gone_refusal(exc) or exc from exc
     booking = hold.booking
     if hold.price.total_amount == 0:
         return _started(booking, None)
@@ -139,6 +145,18 @@ async def start_checkout(
             .values(stripe_checkout_session_id=ref.id)
         )
     return _started(booking, ref.id, ref.url)
+
+
+def seats_gone_refusal(exc: DBAPIError) -> Conflict | None:
+    """The 409 for a commit refused because the seats went meanwhile; None for other errors.
+
+    The commit trigger reports ``<seats left>;<session status>`` in the error's detail.
+    """
+    if getattr(exc.orig, "sqlstate", None) != SEATS_GONE_SQLSTATE:
+        return None
+    diag = getattr(exc.orig, "diag", None)
+    left, _, status = (getattr(diag, "message_detail", None) or "0;open").partition(";")
+    return seats_left_refusal(status, int(left) if left.isdigit() else 0)
 
 
 def _started(booking: Booking, session_id: str | None, url: str | None = None) -> CheckoutStarted:
@@ -214,11 +232,10 @@ async def reserve_hold(
     )
     if free:
         await attach_customer(session, booking, local_today(venue.timezone, now), venue.timezone)
-    # The seats last: the session row stays locked only from here to the commit, so
-    # concurrent checkouts of one session queue for milliseconds, not for the whole insert.
-    if await bookings.reserve_seats(session, slot.id, party) is None:
-        await session.refresh(slot)
-        raise seats_refusal(slot)
+    # The seats are taken by PostgreSQL as this transaction commits (migration 0008): the
+    # session's row stays locked only inside the commit, so checkouts of one popular
+    # session do not queue behind each other's round trips. See ``seats_gone_refusal``.
+    await session.execute(text("SELECT set_config('app.seats_at_commit', 'on', true)"))
     starts_local = slot.starts_at.astimezone(ZoneInfo(venue.timezone))
     return Hold(booking, organization, activity.name, price, starts_local)
 
