@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -48,11 +49,19 @@ def _run_db(settings: Settings, work: Work) -> Any:
         return _with_database(url, work)
 
 
-def _serve(settings: Settings, url: str) -> None:
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return int(value)
+
+
+def _serve(settings: Settings, url: str, workers: int = 1) -> None:
     """Run the service until Ctrl+C or SIGTERM, then return so the caller can clean up.
 
     uvicorn re-raises the signal that stopped it; turning SIGTERM into SystemExit lets the
     embedded PostgreSQL be stopped by the ``with`` around us instead of being orphaned.
+    With several workers each process builds its app from the environment, so the resolved
+    database URL (perhaps the embedded server's) is handed down that way.
     """
     import signal
 
@@ -61,13 +70,19 @@ def _serve(settings: Settings, url: str) -> None:
     from app.server.core.app import create_app
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    uvicorn.run(
-        create_app(settings, url),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        proxy_headers=True,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "proxy_headers": True,
+    }
+    if workers > 1:
+        os.environ["DATABASE_URL"] = url
+        uvicorn.run(
+            "app.server.core.app:app_from_environment", factory=True, workers=workers, **options
+        )
+    else:
+        uvicorn.run(create_app(settings, url), **options)
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
@@ -95,7 +110,7 @@ def cmd_server(args: argparse.Namespace, settings: Settings) -> None:
                     "(or start with: bookingtms server --migrate)"
                 )
             upgrade(url)
-        _serve(settings, url)
+        _serve(settings, url, args.workers)
 
 
 def cmd_create_org(args: argparse.Namespace, settings: Settings) -> None:
@@ -249,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--host")
     server.add_argument("--port", type=int)
     server.add_argument("--migrate", action="store_true", help="migrate first if needed")
+    server.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="service processes (one per core is a good start)",
+    )
     server.set_defaults(func=cmd_server)
 
     org = sub.add_parser("create-org", help="create an organization and its first venue")

@@ -10,10 +10,12 @@ import secrets
 import socket
 import subprocess
 import sys
+import time
 import uuid
-from datetime import time
+from datetime import time as clock_time
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
@@ -99,6 +101,7 @@ async def test_create_org_then_a_user_who_can_log_in(cli, db, database_url):
     (["create-user", "--org", "{taken}", "--email", "{staff}", "--role", "admin",
       "--password-stdin"], PASSWORD + "\n", "already has a staff account"),
     (["seed-demo", "--customers", "0"], None, "at least one customer"),
+    (["server", "--workers", "0"], None, "not a whole number of at least 1"),
 ])
 async def test_bad_input_is_refused_in_a_sentence(cli, db, argv, stdin, words):
     org = await make_org(db)
@@ -111,8 +114,8 @@ async def test_bad_input_is_refused_in_a_sentence(cli, db, argv, stdin, words):
 
 async def test_generate_sessions_twice_creates_them_once(cli, db):
     org = await make_org(db)
-    await make_schedule(db, org, weekday=0, at=time(18))  # Mondays and Thursdays
-    await make_schedule(db, org, weekday=3, at=time(19, 30))
+    await make_schedule(db, org, weekday=0, at=clock_time(18))  # Mondays and Thursdays
+    await make_schedule(db, org, weekday=3, at=clock_time(19, 30))
 
     async def sessions() -> int:
         async with db.tenant(org.id) as s:
@@ -160,6 +163,35 @@ async def test_server_refuses_an_unmigrated_database(cli, empty_database):
 
     code, out, _ = await cli("migrate", url=empty_database)
     assert (code, out) == (0, f"Database migrated from empty to {head_revision()}.\n")
+
+
+def serve_with_workers(url: str, workers: int) -> tuple[dict[str, str] | None, str]:
+    """Start ``bookingtms server --workers N``, ask /readyz, stop it: (answer, its stderr)."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url}
+    argv = [str(BOOKINGTMS), "server", "--workers", str(workers), "--port", str(port)]
+    server = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True)
+    answer = None
+    try:
+        for _ in range(120):
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).json()
+                break
+            except httpx.TransportError:
+                time.sleep(0.25)
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=60)
+    return answer, err
+
+
+async def test_server_runs_several_workers_on_one_database(cli, empty_database):
+    await cli("migrate", url=empty_database)
+    answer, err = await asyncio.to_thread(serve_with_workers, empty_database, 2)
+    assert answer == {"status": "ready"}
+    assert "Started parent process" in err
+    assert err.count("Started server process") == 2
+    assert "Traceback" not in err
 
 
 async def test_seed_demo_creates_the_demo_venue_once(cli, empty_database):

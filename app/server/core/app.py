@@ -162,3 +162,12 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     ):
         app.include_router(router, prefix=API_PREFIX)
     return app
+
+def app_from_environment() -> FastAPI:
+    """The service as configured by the environment (``bookingtms server --workers N``)."""
+    from app.server.core.embedded_postgres import sqlalchemy_url
+
+    settings = Settings()
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL must be set for a worker process.")
+    return create_app(settings, sqlalchemy_url(settings.database_url))
