@@ -10,12 +10,17 @@ import asyncio
 import math
 import os
 import platform
+import socket
+import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx
 import psycopg
 from sqlalchemy import insert
 
@@ -192,3 +197,51 @@ def quiet_logs() -> None:
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
     for name in ("procrastinate", "uvicorn", "uvicorn.error", "app", "aiohttp"):
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@contextmanager
+def service_process(url: str, workers: int, **settings: str) -> Iterator[tuple[str, int]]:
+    """``bookingtms server --workers N`` on ``url`` as production runs it: (base URL, pid).
+
+    ``settings`` become ``BOOKINGTMS_<NAME>`` variables. Stopped (SIGTERM) on exit.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": url, "BOOKINGTMS_LOG_LEVEL": "warning"}
+    env.update({f"BOOKINGTMS_{name.upper()}": value for name, value in settings.items()})
+    command = Path(sys.executable).with_name("bookingtms")
+    argv = [str(command), "server", "--workers", str(workers), "--port", str(port)]
+    server = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.25)
+        else:
+            raise RuntimeError("the service did not start")
+        yield base, server.pid
+    finally:
+        server.terminate()
+        server.wait(60)
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its living children (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending.extend(int(c) for c in children)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total

@@ -5,8 +5,9 @@ last refusal said were left, as the widget shows them); when a refusal says no s
 left they all move on to the next fresh session. Each attempt is the database work of a
 checkout exactly as the service does it — ``reserve_hold`` inside ``db.tenant`` (load the
 session, write the ``pending_payment`` booking and its event, commit; PostgreSQL takes the
-seats under the session's row lock inside the commit) — without the Stripe call. With ``--http`` the same load also
-goes through the real endpoint (uvicorn + the Stripe emulator) for end-to-end checkouts/s.
+seats under the session's row lock inside the commit) — without the Stripe call. With
+``--http`` the same load also goes through the real endpoint (uvicorn + the Stripe
+emulator) for end-to-end checkouts/s.
 
 Afterwards every session is checked: seats reserved == sum of its held bookings' parties,
 and never above capacity. A ``pgbench -S``-style ceiling of the same server is measured in

@@ -1,13 +1,13 @@
 """Stripe webhooks: signed events posted as fast as they are accepted, then processed.
 
-The real service runs in this process (``tests/live_server.py``: uvicorn in a thread, no
-job worker, no Stripe key — paid events carry everything needed). N pending bookings are
+The real service runs as in production (``bookingtms server --workers 2``, no job worker,
+no Stripe key — paid events carry everything needed). N pending bookings are
 made with ``reserve_hold``; each gets the two events Stripe sends when a Checkout Session
 is paid by card (``payment_intent.succeeded`` then ``checkout.session.completed``), shaped
 like the payloads the Stripe emulator delivers and signed like Stripe signs them.
 
-Phase 1 (accept): C clients post them; accepted/s and the ack latency. The clients run in
-a child process by default so the load generator does not share the service's GIL.
+Phase 1 (accept): C clients post them from a child process; accepted/s and the ack
+latency.
 Phase 2 (process): the job worker runs the queued jobs until none is left; processed/s.
 Then every booking must be confirmed, paid, with exactly one payment row.
 
@@ -30,9 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import aiohttp
 import stripe
-from pydantic import SecretStr
 from sqlalchemy import event, text
 
 from app.server.core.db import Database
@@ -47,12 +46,13 @@ from bench.common import (
     ms,
     percentile,
     print_table,
+    process_tree_cpu,
     quiet_logs,
     rate,
     report_checks,
+    service_process,
 )
 from tests.factories import Org, make_org
-from tests.live_server import live_server
 
 WEBHOOK_URL = "/api/v1/webhooks/stripe"
 API_VERSION = "2026-10-28.endive"  # what the emulator stamps on its events
@@ -265,16 +265,22 @@ class Posted:
 
 
 def post_all(base: str, bodies: list[bytes], secret: str, clients: int) -> Posted:
-    """Post every body, signed at send time, from ``clients`` concurrent clients."""
+    """Post every body, signed at send time, from ``clients`` concurrent clients.
+
+    aiohttp rather than httpx: the load generator shares the machine with the service, and
+    aiohttp spends a third of httpx's CPU per request.
+    """
 
     async def go() -> Posted:
         latencies: list[float] = []
         errors: list[str] = []
         retried: list[str] = []
         queue = iter(bodies)
-        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-        async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
-            await http.get("/readyz")
+        connector = aiohttp.TCPConnector(limit=clients)
+        timeout = aiohttp.ClientTimeout(total=30)
+        async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as http:
+            async with http.get("/readyz") as r:
+                await r.read()
 
             async def deliver(body: bytes) -> None:
                 # Like Stripe: a delivery that gets no answer is sent again (once here).
@@ -285,16 +291,18 @@ def post_all(base: str, bodies: list[bytes], secret: str, clients: int) -> Poste
                     headers = {"Stripe-Signature": header, "Content-Type": "application/json"}
                     began = time.perf_counter()
                     try:
-                        r = await http.post(WEBHOOK_URL, content=body, headers=headers)
-                    except httpx.TransportError as exc:
+                        async with http.post(WEBHOOK_URL, data=body, headers=headers) as r:
+                            answer = await r.read()
+                            status = r.status
+                    except (aiohttp.ClientError, TimeoutError) as exc:
                         if attempt == 0:
                             retried.append(repr(exc)[:200])
                             continue
                         errors.append(repr(exc)[:200])
                         return
                     latencies.append(time.perf_counter() - began)
-                    if r.status_code != 200 or r.json() != {"received": True, "handled": True}:
-                        errors.append(f"HTTP {r.status_code}: {r.text[:160]}")
+                    if status != 200 or json.loads(answer) != {"received": True, "handled": True}:
+                        errors.append(f"HTTP {status}: {answer[:160]!r}")
                     return
 
             async def client() -> None:
@@ -412,24 +420,21 @@ async def process_all(url: str, workers: int) -> Processed:
 
 
 def accept_phase(url: str, bodies: list[bytes], args: argparse.Namespace) -> Posted:
-    """The service up without a worker, the events posted to it."""
+    """The service up (``bookingtms server --workers N``, no job worker), the events posted
+    to it from a child process."""
     secret = "whsec_" + secrets.token_hex(24)
-    settings = Settings(
-        database_url=url,
-        stripe_webhook_secret=SecretStr(secret),
-        stripe_secret_key=None,
-        run_jobs=False,
-        db_pool_size=args.pool,
-    )
-    with live_server(settings, url) as base:
-        if args.same_process:
-            return post_all(base, bodies, secret, args.clients)
+    settings = {
+        "stripe_webhook_secret": secret,
+        "run_jobs": "false",
+        "db_pool_size": str(args.pool),
+    }
+    with service_process(url, args.service_workers, **settings) as (base, pid):
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
             pool.submit(time.sleep, 0).result()  # the child is up before the clock starts
-            cpu = time.process_time()
+            cpu = process_tree_cpu(pid)
             posted = pool.submit(post_all, base, bodies, secret, args.clients).result()
-            posted.server_cpu = time.process_time() - cpu
+            posted.server_cpu = process_tree_cpu(pid) - cpu
             return posted
 
 
@@ -470,9 +475,7 @@ def main(argv: list[str] | None = None) -> int:
         "--pool", type=int, default=Settings().db_pool_size, help="the service's db_pool_size"
     )
     parser.add_argument(
-        "--same-process",
-        action="store_true",
-        help="post from the service's process (shares its GIL)",
+        "--service-workers", type=int, default=2, help="service processes (server --workers)"
     )
     args = parser.parse_args(argv)
     quiet_logs()
@@ -491,7 +494,6 @@ def main(argv: list[str] | None = None) -> int:
     accept_rate = accepted / posted.elapsed
     process_rate = processed / processing.elapsed
     p99 = percentile(posted.latencies, 99)
-    where = "same process as the service" if args.same_process else "a child process"
     rows: list[Row] = [
         ("bookings (pending, via reserve_hold)", str(args.bookings)),
         ("events posted (PI succeeded + CS completed)", str(len(bodies))),
@@ -529,7 +531,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print_table(
         f"Stripe webhooks — {machine()}\n"
-        f"service: uvicorn in a thread (tests/live_server.py), clients in {where}",
+        f"service: bookingtms server --workers {args.service_workers}; "
+        "clients (aiohttp) in a child process",
         rows,
     )
     print(
