@@ -55,6 +55,12 @@ def _positive(value: str) -> int:
     return int(value)
 
 
+def _days_ahead(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 366:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of days from 1 to 366")
+    return int(value)
+
+
 def _serve(settings: Settings, url: str, workers: int = 1) -> None:
     """Run the service until Ctrl+C or SIGTERM, then return so the caller can clean up.
 
@@ -301,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     desk.set_defaults(func=cmd_desk)
 
     gen = sub.add_parser("generate-sessions", help="create sessions from weekly schedules")
-    gen.add_argument("--days", type=int, default=30)
+    gen.add_argument("--days", type=_days_ahead, default=30, help="1 to 366 days ahead")
     gen.set_defaults(func=cmd_generate_sessions)
 
     seed = sub.add_parser("seed-demo", help="fill the demo venue with months of bookings")
@@ -318,10 +324,21 @@ def main(argv: list[str] | None = None) -> int:
     # Routine job runs and HTTP calls would drown what an operator needs to see.
     for chatty in ("procrastinate", "httpx", "alembic.runtime.plugins"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    from pydantic import ValidationError
+    from sqlalchemy.exc import OperationalError
+
     try:
         args.func(args, Settings())
     except (CommandError, AppError) as exc:
         print(f"bookingtms {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        print(f"bookingtms {args.command}: cannot reach the database: {reason}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        print(f"bookingtms {args.command}: bad configuration: {problems}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -102,6 +102,7 @@ async def test_create_org_then_a_user_who_can_log_in(cli, db, database_url):
       "--password-stdin"], PASSWORD + "\n", "already has a staff account"),
     (["seed-demo", "--customers", "0"], None, "at least one customer"),
     (["server", "--workers", "0"], None, "not a whole number of at least 1"),
+    (["generate-sessions", "--days", "5000"], None, "not a number of days from 1 to 366"),
 ])
 async def test_bad_input_is_refused_in_a_sentence(cli, db, argv, stdin, words):
     org = await make_org(db)
@@ -163,6 +164,12 @@ async def test_server_refuses_an_unmigrated_database(cli, empty_database):
 
     code, out, _ = await cli("migrate", url=empty_database)
     assert (code, out) == (0, f"Database migrated from empty to {head_revision()}.\n")
+
+
+async def test_an_unreachable_database_is_named_not_traced(cli):
+    code, out, err = await cli("migrate", url=f"postgresql://postgres@127.0.0.1:{free_port()}/x")
+    assert code == 2 and out == ""
+    assert "cannot reach the database" in err and "Connection refused" in err
 
 
 def serve_with_workers(url: str, workers: int) -> tuple[dict[str, str] | None, str]:
