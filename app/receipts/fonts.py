@@ -26,10 +26,12 @@ from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
+from app.paths import resource
+
 REPLACEMENT = "?"
 """Shown in place of a character the selected font has no glyph for."""
 
-BUNDLED_FONT_DIR = Path(__file__).resolve().parents[2] / "resources" / "receipts" / "fonts"
+BUNDLED_FONT_DIR = resource("receipts", "fonts")
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+from app.paths import resource
 
 
 def resource_path(name: str) -> Path:
     """The path of ``resources/<name>``."""
-    return RESOURCES / name
+    return resource(name)
 
 
 @cache
