@@ -7,7 +7,10 @@ from the ``pgserver`` wheel in a temporary directory.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -15,6 +18,11 @@ import pytest
 from app.server.core.runtime import scratch_database
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Services started by tests (outbox .eml files, desk caches) write into a throwaway data
+# directory, never into the user's own; subprocesses inherit it.
+_DATA_DIR = tempfile.mkdtemp(prefix="bookingtms-tests-")
+os.environ["BOOKINGTMS_DATA_DIR"] = _DATA_DIR
+atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -152,3 +152,52 @@ def local_today_session_start(org: Org) -> datetime:
     if start.date() != now.date():
         start = now + timedelta(minutes=5)
     return start.replace(microsecond=0)
+
+
+async def make_activity(
+    db: Database, org: Org, *, name: str = "Laser Maze", adult_price: int = 4000,
+    child_price: int = 2000, capacity: int = 10, min_adults: int = 1,
+) -> uuid.UUID:
+    """Another activity of the org's venue (a reschedule may move a booking to it)."""
+    async with db.tenant(org.id) as s:
+        activity = Activity(
+            organization_id=org.id, venue_id=org.venue_id, name=name, description="",
+            what_to_bring="", duration_minutes=60, capacity=capacity, currency="USD",
+            adult_price=adult_price, child_price=child_price, min_adults=min_adults, active=True,
+        )
+        s.add(activity)
+        await s.flush()
+        return activity.id
+
+
+async def make_activity_session(
+    db: Database, org: Org, activity_id: uuid.UUID, *, starts_at: datetime,
+    capacity: int = 10,
+) -> uuid.UUID:
+    """A session of ``activity_id`` starting at ``starts_at``."""
+    async with db.tenant(org.id) as s:
+        row = ActivitySession(
+            organization_id=org.id, activity_id=activity_id, starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=1), capacity=capacity, reserved=0, status="open",
+        )
+        s.add(row)
+        await s.flush()
+        return row.id
+
+
+async def make_promo(
+    db: Database, org: Org, code: str, *, kind: str = "percent", value: int = 1000,
+    valid_until: datetime | None = None, usage_limit: int | None = None,
+) -> uuid.UUID:
+    """A promo code: ``value`` is basis points (percent) or minor units (fixed)."""
+    from app.server.db.models import PromoCode
+
+    async with db.tenant(org.id) as s:
+        row = PromoCode(
+            organization_id=org.id, code=code, kind=kind, value=value,
+            currency="USD" if kind == "fixed" else None, valid_until=valid_until,
+            usage_limit=usage_limit, times_used=0, active=True,
+        )
+        s.add(row)
+        await s.flush()
+        return row.id

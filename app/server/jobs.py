@@ -22,7 +22,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app.server.core.db import Database
+from app.server.core.settings import Settings
 from app.server.customers.service import refresh_all_analytics
+from app.server.notifications.sender import OutboxSender
 from app.server.payments import holds, stripe_events
 from app.server.payments.stripe_gateway import StripeGateway
 from app.server.sessions.repository import organization_timezone
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 # 2, 4, 8 … seconds, then about an hour apart: Stripe itself retries for three days.
 STRIPE_EVENT_RETRY = procrastinate.RetryStrategy(max_attempts=15, exponential_wait=2)
 PROCESS_STRIPE_EVENT = "process_stripe_event"
+SEND_OUTBOX = "send_outbox"
 NIGHTLY_LOCAL_HOUR = 3
 
 
@@ -43,9 +46,17 @@ def conninfo(sqlalchemy_url: str) -> str:
 
 
 def build_queue(
-    db: Database, gateway: StripeGateway | None, *, pool_size: int = 4
+    db: Database,
+    gateway: StripeGateway | None,
+    *,
+    pool_size: int = 4,
+    settings: Settings | None = None,
 ) -> procrastinate.App:
-    """The job queue of one service instance, with every task of the service."""
+    """The job queue of one service instance, with every task of the service.
+
+    ``settings`` configure the outbox's providers (default: read from the environment).
+    """
+    sender = OutboxSender.from_settings(db, settings or Settings())
     queue = procrastinate.App(
         connector=procrastinate.PsycopgConnector(
             conninfo=conninfo(db.url), min_size=1, max_size=pool_size
@@ -55,10 +66,24 @@ def build_queue(
     @queue.task(name=PROCESS_STRIPE_EVENT, retry=STRIPE_EVENT_RETRY)
     async def process_stripe_event(event_id: str) -> str:
         try:
-            return await stripe_events.process_event(db, gateway, event_id)
+            outcome = await stripe_events.process_event(db, gateway, event_id)
         except Exception as exc:
             await stripe_events.record_failure(db, event_id, exc)
             raise
+        if outcome == "applied":
+            # A confirmation may have been written with the event: mail it now, not at the
+            # next tick (which still sends it if this request to the queue fails).
+            try:
+                await defer_outbox_send(queue)
+            except Exception:
+                log.warning("could not queue an immediate outbox send", exc_info=True)
+        return outcome
+
+    @queue.periodic(cron="* * * * *")
+    @queue.task(name=SEND_OUTBOX, queueing_lock=SEND_OUTBOX)
+    async def send_outbox(timestamp: int) -> int:
+        report = await sender.send_due()
+        return report.handled
 
     @queue.periodic(cron="* * * * *")
     @queue.task(name="expire_holds", queueing_lock="expire_holds")
@@ -86,6 +111,14 @@ async def defer_stripe_event(queue: procrastinate.App, event_id: str) -> None:
             job_manager=queue.job_manager,
             queueing_lock=f"stripe-event:{event_id}",
         ).defer_async(event_id=event_id)
+
+
+async def defer_outbox_send(queue: procrastinate.App) -> None:
+    """Run the outbox sender soon (once: a send already queued picks up every due row)."""
+    with contextlib.suppress(AlreadyEnqueued):
+        await configure_task(
+            name=SEND_OUTBOX, job_manager=queue.job_manager, queueing_lock=SEND_OUTBOX
+        ).defer_async(timestamp=int(datetime.now(UTC).timestamp()))
 
 
 async def requeue_unprocessed_events(queue: procrastinate.App, db: Database) -> int:

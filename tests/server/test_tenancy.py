@@ -21,8 +21,16 @@ ID_ENDPOINTS = {
     ("POST", "/api/v1/bookings/{booking_id}/complete"): None,
     ("POST", "/api/v1/bookings/{booking_id}/cancel"): {"reason": "testing isolation"},
     ("POST", "/api/v1/bookings/{booking_id}/guests-arrived"): {"guests_arrived": 1},
+    ("GET", "/api/v1/bookings/{booking_id}/receipt"): None,
+    ("POST", "/api/v1/bookings/{booking_id}/refund"): {"amount": 100, "reason": "isolation"},
+    ("GET", "/api/v1/bookings/{booking_id}/reschedule-options"): None,
+    ("POST", "/api/v1/bookings/{booking_id}/reschedule"): {"session_id": str(uuid.uuid4())},
+    ("POST", "/api/v1/bookings/{booking_id}/mark-paid"): {"amount": 100, "method": "cash"},
     ("GET", "/api/v1/customers/{customer_id}"): None,
     ("PATCH", "/api/v1/customers/{customer_id}"): {"notes": "hijacked"},
+    ("GET", "/api/v1/outbox/{message_id}"): None,
+    ("POST", "/api/v1/outbox/{message_id}/retry"): None,
+    ("POST", "/api/v1/bookings/{booking_id}/resend-confirmation"): None,
 }
 
 
@@ -42,7 +50,9 @@ async def test_every_id_endpoint_is_probed(service_app):
 
 async def test_other_orgs_ids_answer_404_and_change_nothing(client, db, org, other_org):
     theirs = await booked(client, other_org, db, email="victim@example.com")
-    ids = {"booking_id": theirs["id"], "customer_id": theirs["customer_id"]}
+    their_messages = (await client.get("/api/v1/outbox", headers=other_org.manager.headers)).json()
+    ids = {"booking_id": theirs["id"], "customer_id": theirs["customer_id"],
+           "message_id": their_messages["items"][0]["id"]}
     for (method, path), body in ID_ENDPOINTS.items():
         url = path.format(**ids)
         for staff in (org.front_desk, org.manager, org.admin):

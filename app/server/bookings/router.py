@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from datetime import date, time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.lifecycle import Action, BookingStatus
+from app.receipts import render_receipt
 from app.server.auth.principal import Principal
 from app.server.bookings import repository, service
 from app.server.bookings.events import Actor
@@ -20,15 +22,15 @@ from app.server.bookings.schemas import (
     BookingPage,
     BookingRead,
     BookingStatsRead,
-    CancelRequest,
     CheckInRequest,
     DeskBookingCreate,
     GuestsArrivedRequest,
     PaymentRead,
+    QuoteRead,
     RefundRead,
 )
 from app.server.core.db import Database
-from app.server.core.deps import DbDep, IdempotencyKeyDep, ManagerUser, StaffUser
+from app.server.core.deps import DbDep, IdempotencyKeyDep, SettingsDep, StaffUser
 from app.server.core.errors import Invalid, NotFound
 from app.server.core.idempotency import run_once
 from app.server.core.validation import check_reasonable_date
@@ -40,6 +42,14 @@ from app.server.db.models import (
     Organization,
     Venue,
 )
+from app.server.db.models import (
+    StaffUser as StaffUserRow,
+)
+from app.server.notifications.router import send_soon
+from app.server.payments.public_router import GatewayDep
+from app.server.receipts.builder import receipt_for
+from app.server.refunds.desk_bookings import DeskPaymentChoice, take_desk_booking
+from app.server.refunds.service import refundable_amount
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
 
@@ -130,6 +140,32 @@ async def booking_stats(
     return BookingStatsRead.model_validate(figures)
 
 
+@router.get("/quote")
+async def quote(
+    principal: StaffUser,
+    db: DbDep,
+    session_id: uuid.UUID,
+    adults: Annotated[int, Query(ge=0, le=500)],
+    children: Annotated[int, Query(ge=0, le=500)] = 0,
+    promo_code: Annotated[str | None, Query(max_length=40)] = None,
+) -> QuoteRead:
+    """What a party would pay in a session (the promo is checked, not used), and seats left."""
+    async with db.tenant(principal.organization_id) as session:
+        found = await service.quote_party(session, session_id, adults, children, promo_code)
+    return QuoteRead(
+        subtotal_amount=found.price.subtotal_amount,
+        discount_amount=found.price.discount_amount,
+        total_amount=found.price.total_amount,
+        currency=found.price.currency,
+        promo_code=found.promo_code,
+        remaining=found.remaining,
+    )
+
+
+# A payment link is worth showing while the money is still owed and the booking alive.
+LINK_STATUSES = frozenset({BookingStatus.PENDING_PAYMENT, BookingStatus.CONFIRMED})
+
+
 async def booking_detail(session: AsyncSession, booking_id: uuid.UUID) -> BookingDetail:
     """The full view of one booking, read inside the caller's transaction."""
     booking = await repository.get(session, booking_id)
@@ -144,6 +180,10 @@ async def booking_detail(session: AsyncSession, booking_id: uuid.UUID) -> Bookin
     slot = await session.get_one(ActivitySession, booking.session_id)
     venue = await session.get_one(Venue, booking.venue_id)
     activity = await session.get_one(Activity, booking.activity_id)
+    checked_in_by = (
+        await session.get(StaffUserRow, booking.checked_in_by) if booking.checked_in_by else None
+    )
+    link_open = booking.status in LINK_STATUSES and service.unpaid_balance(booking) > 0
     fields = {c: getattr(booking, c) for c in BookingDetail.model_fields if hasattr(booking, c)}
     return BookingDetail.model_validate(
         {
@@ -152,6 +192,9 @@ async def booking_detail(session: AsyncSession, booking_id: uuid.UUID) -> Bookin
             "starts_at": slot.starts_at,
             "ends_at": slot.ends_at,
             "timezone": venue.timezone,
+            "checked_in_by_name": checked_in_by.name if checked_in_by else None,
+            "payment_link_url": booking.payment_link_url if link_open else None,
+            "refundable_amount": await refundable_amount(session, booking.id, lock=False),
             "events": [
                 BookingEventRead.model_validate(e)
                 for e in await repository.timeline(session, booking.id)
@@ -175,24 +218,47 @@ async def get_booking(booking_id: uuid.UUID, principal: StaffUser, db: DbDep) ->
         return await booking_detail(session, booking_id)
 
 
+@router.get(
+    "/{booking_id}/receipt",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The PDF receipt."}},
+)
+async def receipt(booking_id: uuid.UUID, principal: StaffUser, db: DbDep) -> Response:
+    """The booking's PDF receipt: the same document the service attaches to e-mails."""
+    async with db.tenant(principal.organization_id) as session:
+        data = await receipt_for(session, booking_id)
+    pdf = await asyncio.to_thread(render_receipt, data)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="receipt-{data.booking_number}.pdf"'},
+    )
+
+
 @router.post("", status_code=201)
 async def create_booking(
     body: DeskBookingCreate,
     request: Request,
     principal: StaffUser,
     db: DbDep,
+    settings: SettingsDep,
+    gateway: GatewayDep,
     key: IdempotencyKeyDep,
 ) -> BookingDetail:
-    """Take a booking at the desk: seats reserved, confirmed, payment to be taken."""
+    """Take a booking at the desk: paid now, by a link sent by e-mail, or on arrival."""
+    fields = body.model_dump(exclude={"payment"})
 
     async with db.tenant(principal.organization_id) as session:
 
         async def create() -> dict[str, Any]:
-            booking = await service.create_desk_booking(
+            booking = await take_desk_booking(
                 session,
+                gateway,
                 principal.organization_id,
-                service.DeskBookingRequest(**body.model_dump()),
+                service.DeskBookingRequest(**fields),
+                DeskPaymentChoice(**body.payment.model_dump()),
                 Actor.staff(principal),
+                public_url=settings.public_url,
             )
             return (await booking_detail(session, booking.id)).model_dump(mode="json")
 
@@ -205,6 +271,7 @@ async def create_booking(
             body.model_dump(mode="json"),
             create,
         )
+    await send_soon(request)  # the confirmation e-mail goes now, not next minute
     return BookingDetail.model_validate(answer)
 
 
@@ -288,28 +355,6 @@ async def complete(
 ) -> BookingDetail:
     """Mark a checked-in booking as completed; seats are freed."""
     return await _act(db, principal, request, key, booking_id, Action.COMPLETE, {})
-
-
-@router.post("/{booking_id}/cancel")
-async def cancel(
-    booking_id: uuid.UUID,
-    body: CancelRequest,
-    request: Request,
-    principal: ManagerUser,
-    db: DbDep,
-    key: IdempotencyKeyDep,
-) -> BookingDetail:
-    """Cancel without moving money (refunds come with their own endpoint); seats are freed."""
-    return await _act(
-        db,
-        principal,
-        request,
-        key,
-        booking_id,
-        Action.CANCEL,
-        body.model_dump(),
-        reason=body.reason,
-    )
 
 
 @router.post("/{booking_id}/guests-arrived")

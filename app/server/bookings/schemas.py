@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime, time
 from typing import Any, Literal
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import EmailStr, Field, field_validator, model_validator
 
 from app.server.core.schemas import RequestBody, ResponseBody
 from app.server.core.validation import normalise_phone
@@ -106,37 +106,72 @@ class BookingDetail(BookingRead):
     starts_at: datetime
     ends_at: datetime
     timezone: str
+    checked_in_by_name: str | None
+    payment_link_url: str | None
+    refundable_amount: int
     events: list[BookingEventRead]
     payments: list[PaymentRead]
     refunds: list[RefundRead]
 
 
+class DeskPayment(RequestBody):
+    """How a desk booking is paid: now at the desk, by a link sent by e-mail, or later."""
+
+    mode: Literal["pay_at_desk", "payment_link", "unpaid"] = "unpaid"
+    method: Literal["cash", "card_terminal"] | None = None
+    amount: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _method_for_desk(self) -> DeskPayment:
+        if self.mode == "pay_at_desk" and self.method is None:
+            raise ValueError("say how the booking is paid at the desk: cash or card_terminal")
+        if self.mode != "pay_at_desk" and (self.method or self.amount):
+            raise ValueError("method and amount go with mode 'pay_at_desk'")
+        return self
+
+
 class DeskBookingCreate(RequestBody):
-    """A booking taken at the desk; confirmed at once, paid later."""
+    """A booking taken at the desk: confirmed at once (or once its payment link is paid)."""
 
     session_id: uuid.UUID
     adult_count: int = Field(ge=0, le=500)
     child_count: int = Field(default=0, ge=0, le=500)
-    email: EmailStr
-    first_name: str = Field(min_length=1, max_length=100)
+    customer_id: uuid.UUID | None = None
+    email: EmailStr | None = None
+    first_name: str | None = Field(default=None, min_length=1, max_length=100)
     last_name: str = Field(default="", max_length=100)
     phone: str | None = Field(default=None, max_length=40)
     special_requests: str = Field(default="", max_length=2000)
     source: Literal["admin", "walk_in", "phone"] = "admin"
+    promo_code: str | None = Field(default=None, max_length=40)
+    payment: DeskPayment = Field(default_factory=DeskPayment)
 
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
         return normalise_phone(value) if value else None
 
+    @model_validator(mode="after")
+    def _customer(self) -> DeskBookingCreate:
+        if self.customer_id is None and (self.email is None or self.first_name is None):
+            raise ValueError("choose a customer (customer_id) or give email and first_name")
+        return self
+
+
+class QuoteRead(ResponseBody):
+    """What a party would pay in a session, and the seats left there."""
+
+    subtotal_amount: int
+    discount_amount: int
+    total_amount: int
+    currency: str
+    promo_code: str | None
+    remaining: int
+
 
 class CheckInRequest(RequestBody):
     guests_arrived: int | None = Field(default=None, ge=1, le=1000)
     override_unpaid: bool = False
-
-
-class CancelRequest(RequestBody):
-    reason: str = Field(min_length=3, max_length=500)
 
 
 class GuestsArrivedRequest(RequestBody):

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,12 +29,13 @@ from app.domain.lifecycle import (
     undo_check_in_allowed,
 )
 from app.domain.money import format_amount
-from app.domain.pricing import Quote, quote
+from app.domain.pricing import Promo, PromoKind, PromoRefused, Quote, check_promo, quote
 from app.server.bookings import repository
 from app.server.bookings.events import Actor, record_event
 from app.server.core.errors import Conflict, Invalid, NotFound
+from app.server.customers import repository as customers_repository
 from app.server.customers import service as customers
-from app.server.db.models import Activity, ActivitySession, Booking, Venue
+from app.server.db.models import Activity, ActivitySession, Booking, Customer, PromoCode, Venue
 from app.server.sessions.repository import organization_timezone
 
 NUMBER_ATTEMPTS = 5
@@ -42,17 +43,23 @@ NUMBER_ATTEMPTS = 5
 
 @dataclass(frozen=True, slots=True)
 class DeskBookingRequest:
-    """What staff enter for a booking taken at the desk or on the phone."""
+    """What staff enter for a booking taken at the desk or on the phone.
+
+    The customer is ``customer_id`` when staff picked one, else found or created by
+    ``email`` (with ``first_name``, ``last_name``, ``phone``).
+    """
 
     session_id: uuid.UUID
     adult_count: int
     child_count: int
-    email: str
-    first_name: str
-    last_name: str
-    phone: str | None
-    special_requests: str
-    source: str
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str = ""
+    phone: str | None = None
+    special_requests: str = ""
+    source: str = "admin"
+    customer_id: uuid.UUID | None = None
+    promo_code: str | None = None
 
 
 async def load_session(
@@ -154,6 +161,193 @@ def new_booking(
     )
 
 
+async def promo_for(
+    session: AsyncSession, code: str | None, currency: str, now: datetime, *, claim: bool
+) -> Promo | None:
+    """The promo code checked for use now (and counted as used when ``claim``), or a refusal.
+
+    Claiming locks the code's row, so two bookings can never both take its last use.
+    """
+    if not code or not code.strip():
+        return None
+    stmt = select(PromoCode).where(func.upper(PromoCode.code) == code.strip().upper())
+    row = await session.scalar(stmt.with_for_update() if claim else stmt)
+    if row is None:
+        raise Invalid(f"Promo code {code.strip().upper()} does not exist.", code="promo_unknown")
+    promo = Promo(
+        code=row.code.upper(),
+        kind=PromoKind(row.kind),
+        value=row.value,
+        currency=row.currency,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        usage_limit=row.usage_limit,
+        times_used=row.times_used,
+        active=row.active,
+    )
+    try:
+        check_promo(promo, currency, now)
+    except PromoRefused as exc:
+        raise Invalid(str(exc), code="promo_refused") from exc
+    if claim:
+        row.times_used += 1
+    return promo
+
+
+@dataclass(frozen=True, slots=True)
+class PriceQuote:
+    """The price of a party in a session, and the seats the session has left."""
+
+    price: Quote
+    promo_code: str | None
+    remaining: int
+
+
+async def quote_party(
+    session: AsyncSession,
+    session_id: uuid.UUID,
+    adult_count: int,
+    child_count: int,
+    promo_code: str | None,
+    now: datetime | None = None,
+) -> PriceQuote:
+    """Price a party as a desk booking would (the promo is checked, not used up)."""
+    now = now or datetime.now(UTC)
+    slot, activity, _ = await load_session(session, session_id)
+    check_bookable(slot, now)
+    party = check_party(activity, slot, adult_count, child_count)
+    promo = await promo_for(session, promo_code, activity.currency, now, claim=False)
+    if slot.status != "open" or slot.reserved + party > slot.capacity:
+        raise seats_refusal(slot)
+    price = quote(
+        adult_count,
+        child_count,
+        activity.adult_price,
+        activity.child_price,
+        activity.currency,
+        promo,
+    )
+    return PriceQuote(price, promo.code if promo else None, slot.capacity - slot.reserved)
+
+
+def check_bookable(slot: ActivitySession, now: datetime) -> None:
+    """Refuse a session that is already over."""
+    if slot.ends_at <= now:
+        raise Invalid("This session is over; choose a later one.", code="session_past")
+
+
+async def desk_customer(
+    session: AsyncSession, organization_id: uuid.UUID, req: DeskBookingRequest
+) -> Customer:
+    """The customer staff picked, or the one with the e-mail entered (created on first sight)."""
+    if req.customer_id is not None:
+        customer = await customers_repository.get(session, req.customer_id)
+        # A merged record points at the one kept; the booking goes to that one.
+        while customer is not None and customer.merged_into_id is not None:
+            customer = await customers_repository.get(session, customer.merged_into_id)
+        if customer is None:
+            raise Invalid("No such customer.", code="customer_unknown")
+    else:
+        if not req.email or not req.first_name:
+            raise Invalid("Choose a customer, or enter an e-mail and a first name.")
+        customer = await customers.find_or_create(
+            session,
+            organization_id,
+            email=req.email,
+            first_name=req.first_name,
+            last_name=req.last_name,
+            phone=req.phone,
+            created_via="walk_in" if req.source == "walk_in" else "admin",
+        )
+    if customer.status == "blocked":
+        raise Conflict("This customer is blocked from booking.", code="customer_blocked")
+    return customer
+
+
+async def prepare_desk_booking(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    req: DeskBookingRequest,
+    actor: Actor,
+    now: datetime,
+    *,
+    pending_until: datetime | None = None,
+) -> Booking:
+    """Check the request and write the booking, without its seats yet (see :func:`take_seats`).
+
+    Confirmed at once, or ``pending_payment`` until ``pending_until`` when a payment link
+    is to be paid first. The promo code's use is claimed here.
+    """
+    slot, activity, venue = await load_session(session, req.session_id)
+    check_bookable(slot, now)
+    party = check_party(activity, slot, req.adult_count, req.child_count)
+    if slot.status != "open" or slot.reserved + party > slot.capacity:
+        raise seats_refusal(slot)  # full when we looked: no need to queue for the lock
+    customer = await desk_customer(session, organization_id, req)
+    promo = await promo_for(session, req.promo_code, activity.currency, now, claim=True)
+    price = quote(
+        req.adult_count,
+        req.child_count,
+        activity.adult_price,
+        activity.child_price,
+        activity.currency,
+        promo,
+    )
+    pending = pending_until is not None
+    booking = new_booking(
+        organization_id,
+        slot,
+        activity,
+        venue,
+        price,
+        customer_id=customer.id,
+        status=(BookingStatus.PENDING_PAYMENT if pending else BookingStatus.CONFIRMED).value,
+        # A free booking has nothing to pay.
+        payment_status=(
+            PaymentStatus.PAID if price.total_amount == 0 else PaymentStatus.UNPAID
+        ).value,
+        source=req.source,
+        promo_code=promo.code if promo else None,
+        special_requests=req.special_requests,
+        contact_name=f"{customer.first_name} {customer.last_name}".strip(),
+        contact_email=customer.email,
+        contact_phone=customer.phone,
+        expires_at=pending_until,
+        confirmed_at=None if pending else now,
+        created_by=actor.id,
+        created_at=now,
+    )
+    await insert_with_number(session, booking)
+    message = (
+        f"Booked at the desk for {party} ({req.adult_count} adults, "
+        f"{req.child_count} children), {format_amount(price.total_amount, price.currency)}"
+    )
+    if promo:
+        message += f" after {format_amount(price.discount_amount, price.currency)} off with "
+        message += promo.code
+    await record_event(
+        session,
+        booking,
+        "created",
+        actor,
+        to_status=booking.status,
+        message=message + ("; waiting for the payment link to be paid." if pending else "."),
+        data={"promo_code": promo.code} if promo else {},
+    )
+    return booking
+
+
+async def take_seats(session: AsyncSession, booking: Booking) -> None:
+    """Reserve the booking's seats in one conditional statement, or refuse (nothing kept).
+
+    Done last in the transaction so the session's row lock lasts only until the commit.
+    """
+    if await repository.reserve_seats(session, booking.session_id, booking.party_size) is None:
+        slot = await session.get_one(ActivitySession, booking.session_id)
+        await session.refresh(slot)
+        raise seats_refusal(slot)
+
+
 async def create_desk_booking(
     session: AsyncSession,
     organization_id: uuid.UUID,
@@ -163,66 +357,19 @@ async def create_desk_booking(
 ) -> Booking:
     """Reserve seats and create a confirmed, unpaid booking (payment comes later)."""
     now = now or datetime.now(UTC)
-    slot, activity, venue = await load_session(session, req.session_id)
-    if slot.ends_at <= now:
-        raise Invalid("This session is over; choose a later one.", code="session_past")
-    party = check_party(activity, slot, req.adult_count, req.child_count)
-
-    if await repository.reserve_seats(session, slot.id, party) is None:
-        await session.refresh(slot)
-        raise seats_refusal(slot)
-
-    customer = await customers.find_or_create(
-        session,
-        organization_id,
-        email=req.email,
-        first_name=req.first_name,
-        last_name=req.last_name,
-        phone=req.phone,
-        created_via="walk_in" if req.source == "walk_in" else "admin",
-    )
-    if customer.status == "blocked":
-        raise Conflict("This customer is blocked from booking.", code="customer_blocked")
-
-    price = quote(
-        req.adult_count,
-        req.child_count,
-        activity.adult_price,
-        activity.child_price,
-        activity.currency,
-    )
-    booking = new_booking(
-        organization_id,
-        slot,
-        activity,
-        venue,
-        price,
-        customer_id=customer.id,
-        status=BookingStatus.CONFIRMED.value,
-        # A free booking has nothing to pay.
-        payment_status=(
-            PaymentStatus.PAID if price.total_amount == 0 else PaymentStatus.UNPAID
-        ).value,
-        source=req.source,
-        special_requests=req.special_requests,
-        confirmed_at=now,
-        created_by=actor.id,
-        created_at=now,
-    )
-    await insert_with_number(session, booking)
-    await record_event(
-        session,
-        booking,
-        "created",
-        actor,
-        to_status=booking.status,
-        message=f"Booked at the desk for {party} ({req.adult_count} adults, "
-        f"{req.child_count} children).",
-    )
-    await customers.refresh_analytics(
-        session, customer.id, local_today(venue.timezone, now), venue.timezone
-    )
+    booking = await prepare_desk_booking(session, organization_id, req, actor, now)
+    await take_seats(session, booking)
+    await refresh_customer_of(session, booking, now)
     return booking
+
+
+async def refresh_customer_of(session: AsyncSession, booking: Booking, now: datetime) -> None:
+    """Recompute the booking's customer's analytics as of today at the venue."""
+    if booking.customer_id is not None:
+        timezone = await venue_timezone(session, booking)
+        await customers.refresh_analytics(
+            session, booking.customer_id, local_today(timezone, now), timezone
+        )
 
 
 async def venue_timezone(session: AsyncSession, booking: Booking) -> str:

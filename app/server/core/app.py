@@ -111,9 +111,11 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     from app.server.customers.router import router as customers_router
     from app.server.health.router import router as health_router
     from app.server.jobs import JobRunner, build_queue
+    from app.server.notifications.router import router as outbox_router
     from app.server.payments.public_router import router as checkout_router
     from app.server.payments.stripe_gateway import StripeGateway
     from app.server.payments.webhook_router import router as webhook_router
+    from app.server.refunds.router import router as money_router
     from app.server.sessions.public_router import router as catalog_router
     from app.server.sessions.router import router as sessions_router
 
@@ -127,7 +129,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         key = settings.stripe_secret_key
         gateway = StripeGateway(key.get_secret_value(), settings.stripe_api_base) if key else None
         jobs = JobRunner(
-            build_queue(db, gateway, pool_size=settings.db_pool_size),
+            build_queue(db, gateway, pool_size=settings.db_pool_size, settings=settings),
             run_worker=settings.run_jobs,
             concurrency=settings.job_concurrency,
         )
@@ -159,9 +161,12 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         catalog_router,
         checkout_router,
         webhook_router,
+        money_router,
+        outbox_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     return app
+
 
 def app_from_environment() -> FastAPI:
     """The service as configured by the environment (``bookingtms server --workers N``)."""

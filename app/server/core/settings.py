@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import AliasChoices, Field, SecretStr
@@ -66,6 +67,66 @@ class Settings(BaseSettings):
     job_concurrency: int = Field(
         default=8, ge=1, le=100, description="Jobs one instance runs at the same time."
     )
+
+    email_provider: Literal["file", "smtp", "resend"] = Field(
+        default="file",
+        description="How e-mails leave: .eml files in the data dir, an SMTP server, or Resend.",
+    )
+    email_from: str = Field(
+        default="BookingTMS <bookings@localhost>",
+        description="Sender of customer and staff e-mails ('Name <address>' or an address).",
+    )
+    smtp_host: str = Field(default="localhost", description="SMTP server (email_provider=smtp).")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP server port.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="STARTTLS on a plain connection, implicit TLS (port 465), or none.",
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP login; unset sends none.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="How long one SMTP conversation may take."
+    )
+    resend_api_key: SecretStr | None = Field(
+        default=None, description="Resend API key (email_provider=resend)."
+    )
+    resend_base_url: str = Field(
+        default="https://api.resend.com", description="Resend API address."
+    )
+    twilio_account_sid: str | None = Field(
+        default=None, description="Twilio account SID; with the token and sender, enables SMS."
+    )
+    twilio_auth_token: SecretStr | None = Field(default=None, description="Twilio auth token.")
+    twilio_from_number: str | None = Field(
+        default=None, description="Twilio sender: an E.164 number or a Messaging Service SID."
+    )
+    twilio_base_url: str = Field(
+        default="https://api.twilio.com", description="Twilio API address."
+    )
+    outbox_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="Attempts at one message before it is marked failed."
+    )
+    outbox_retry_base_seconds: float = Field(
+        default=30.0, gt=0, description="Wait before the first retry; doubles each attempt."
+    )
+    outbox_retry_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest wait between two attempts."
+    )
+    outbox_lease_seconds: int = Field(
+        default=300,
+        ge=30,
+        description="How long a sender owns a message it claimed; then another may retry it.",
+    )
+
+    @property
+    def sms_configured(self) -> bool:
+        """Whether Twilio is set up, so SMS messages can go out."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
+
+    @cached_property
+    def outbox_dir(self) -> Path:
+        """Where the ``file`` e-mail provider writes its .eml files."""
+        return self.data_dir / "outbox"
 
     @cached_property
     def pgdata_dir(self) -> Path:

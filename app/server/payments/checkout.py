@@ -14,33 +14,26 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.lifecycle import BookingStatus, PaymentStatus, local_today
 from app.domain.money import format_amount
-from app.domain.pricing import (
-    Promo,
-    PromoKind,
-    PromoRefused,
-    Quote,
-    application_fee,
-    check_promo,
-    quote,
-)
+from app.domain.pricing import Promo, Quote, application_fee, quote
 from app.server.bookings.events import Actor, record_event
 from app.server.bookings.service import (
     check_party,
     insert_with_number,
     load_session,
     new_booking,
+    promo_for,
     seats_left_refusal,
     seats_refusal,
 )
 from app.server.core.db import Database
 from app.server.core.errors import Conflict, Invalid
-from app.server.db.models import Booking, Organization, PromoCode
+from app.server.db.models import Booking, Organization
 from app.server.payments import holds
 from app.server.payments.confirmation import attach_customer
 from app.server.payments.stripe_gateway import (
@@ -256,32 +249,7 @@ async def _claim_promo(
     session: AsyncSession, code: str | None, currency: str, now: datetime
 ) -> Promo | None:
     """The promo code, checked and counted as used, or a clear refusal."""
-    if not code:
-        return None
-    row = await session.scalar(
-        select(PromoCode)
-        .where(func.upper(PromoCode.code) == code.strip().upper())
-        .with_for_update()
-    )
-    if row is None:
-        raise Invalid(f"Promo code {code.strip().upper()} does not exist.", code="promo_unknown")
-    promo = Promo(
-        code=row.code.upper(),
-        kind=PromoKind(row.kind),
-        value=row.value,
-        currency=row.currency,
-        valid_from=row.valid_from,
-        valid_until=row.valid_until,
-        usage_limit=row.usage_limit,
-        times_used=row.times_used,
-        active=row.active,
-    )
-    try:
-        check_promo(promo, currency, now)
-    except PromoRefused as exc:
-        raise Invalid(str(exc), code="promo_refused") from exc
-    row.times_used += 1
-    return promo
+    return await promo_for(session, code, currency, now, claim=True)
 
 
 def checkout_metadata(
@@ -315,20 +283,49 @@ def checkout_metadata(
 def _session_params(
     hold: Hold, req: CheckoutRequest, public_url: str, now: datetime
 ) -> dict[str, Any]:
-    booking, price = hold.booking, hold.price
-    currency = price.currency.lower()
-    when = hold.starts_local.strftime("%a %d %b %Y, %H:%M")
+    price = hold.price
     tiers = [("Adult", price.adult_count, price.adult_unit_amount)]
     if price.child_count:
         tiers.append(("Child", price.child_count, price.child_unit_amount))
-    metadata = checkout_metadata(booking, hold.organization, hold.starts_local)
+    return session_params(
+        hold.booking,
+        hold.organization,
+        hold.activity_name,
+        hold.starts_local,
+        tiers=tiers,
+        total=price.total_amount,
+        public_url=public_url,
+        expires_at=int(now.timestamp()) + STRIPE_MIN_SESSION_SECONDS,
+        coupon=f"promo-{hold.booking.id}" if price.discount_amount else None,
+    )
+
+
+def session_params(
+    booking: Booking,
+    organization: Organization,
+    activity_name: str,
+    starts_local: datetime,
+    *,
+    tiers: list[tuple[str, int, int]],
+    total: int,
+    public_url: str,
+    expires_at: int,
+    coupon: str | None = None,
+    metadata: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The Checkout Session that asks ``total`` for ``booking``: ``tiers`` are (label,
+    quantity, unit amount) lines, ``coupon`` the promo's discount, ``expires_at`` a Unix
+    time 30 minutes to 24 hours ahead. Used by the widget and by desk payment links."""
+    currency = booking.currency.lower()
+    when = starts_local.strftime("%a %d %b %Y, %H:%M")
+    metadata = {**checkout_metadata(booking, organization, starts_local), **(metadata or {})}
     payment_intent_data: dict[str, Any] = {
         "metadata": metadata,
-        "description": f"{hold.activity_name} {booking.booking_number}",
+        "description": f"{activity_name} {booking.booking_number}",
     }
-    if hold.organization.stripe_account_id and hold.organization.platform_fee_bps:
+    if organization.stripe_account_id and organization.platform_fee_bps:
         payment_intent_data["application_fee_amount"] = application_fee(
-            price.total_amount, hold.organization.platform_fee_bps
+            total, organization.platform_fee_bps
         )
     base = public_url.rstrip("/")
     params: dict[str, Any] = {
@@ -340,7 +337,7 @@ def _session_params(
                     "currency": currency,
                     "unit_amount": unit,
                     "product_data": {
-                        "name": f"{hold.activity_name} — {tier}",
+                        "name": f"{activity_name} — {tier}",
                         "description": when,
                     },
                 },
@@ -352,10 +349,10 @@ def _session_params(
         "client_reference_id": str(booking.id),
         "metadata": metadata,
         "payment_intent_data": payment_intent_data,
-        "expires_at": int(now.timestamp()) + STRIPE_MIN_SESSION_SECONDS,
+        "expires_at": expires_at,
         "success_url": f"{base}/booking/confirmed?session_id={{CHECKOUT_SESSION_ID}}",
         "cancel_url": f"{base}/booking/cancelled?booking={booking.booking_number}",
     }
-    if price.discount_amount:
-        params["discounts"] = [{"coupon": f"promo-{booking.id}"}]
+    if coupon:
+        params["discounts"] = [{"coupon": coupon}]
     return params

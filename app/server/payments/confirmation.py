@@ -18,17 +18,29 @@ from app.domain.lifecycle import (
     REVIVABLE_BY_LATE_PAYMENT,
     BookingStatus,
     local_today,
-    payment_status_for,
 )
 from app.domain.money import format_amount
 from app.server.bookings import repository as bookings
 from app.server.bookings.events import Actor, record_event
 from app.server.bookings.service import venue_timezone
 from app.server.customers import service as customers
-from app.server.db.models import ActivitySession, Booking, Organization, Payment, Refund
+from app.server.db.models import (
+    ActivitySession,
+    Booking,
+    Organization,
+    Payment,
+    Refund,
+    StaffUser,
+)
+from app.server.notifications.outbox import (
+    ADMIN_NEW_BOOKING,
+    BOOKING_CONFIRMATION,
+    queue_booking_messages,
+)
 from app.server.payments import holds
 from app.server.payments.facts import FactKind, PaymentFact, RefundFact
 from app.server.payments.stripe_gateway import StripeGateway
+from app.server.refunds import ledger
 
 STRIPE = Actor("stripe", None, "Stripe")
 REFUND_STATUS_RANK = {
@@ -124,20 +136,7 @@ async def _upsert_payment(session: AsyncSession, booking: Booking, fact: Payment
 
 async def _settle_money(session: AsyncSession, booking: Booking) -> None:
     """Set the booking's paid/refunded figures and payment state from its payments."""
-    paid, refunded = (
-        await session.execute(
-            select(
-                func.coalesce(func.sum(Payment.amount), 0),
-                func.coalesce(func.sum(Payment.refunded_amount), 0),
-            ).where(Payment.booking_id == booking.id, Payment.status == "succeeded")
-        )
-    ).one()
-    booking.amount_paid = int(paid)
-    booking.refunded_amount = int(refunded)
-    failed = booking.status == BookingStatus.PAYMENT_FAILED
-    if paid or booking.payment_status != "unpaid" or failed:
-        booking.payment_status = payment_status_for(int(paid), int(refunded), failed=failed).value
-    await session.flush()
+    await ledger.settle_money(session, booking)
 
 
 async def _paid(
@@ -198,7 +197,7 @@ async def _confirm(
     kind: str,
     message: str,
 ) -> None:
-    """Confirm a paid booking, with its money and its timeline row."""
+    """Confirm a paid booking, with its money, its timeline row and its messages."""
     booking.status = BookingStatus.CONFIRMED.value
     booking.confirmed_at = now
     await _settle_money(session, booking)
@@ -212,6 +211,10 @@ async def _confirm(
         message=message,
         data={"payment_intent": payment.stripe_payment_intent_id},
     )
+    # Written with the confirmation, so a rolled-back event mails nothing.
+    cause = f"payment:{payment.id}"
+    for template in (BOOKING_CONFIRMATION, ADMIN_NEW_BOOKING):
+        await queue_booking_messages(session, booking, template, cause=cause, now=now)
 
 
 async def _late_payment(
@@ -369,8 +372,10 @@ async def _refunded(
         # A refunded charge was paid: record the payment first, whatever came before.
         payment = await _paid(session, gateway, booking, fact, now)
     before = payment.refunded_amount
+    external = False
     for refund in fact.refunds:
-        await _upsert_refund(session, booking, payment, refund)
+        row, created = await _upsert_refund(session, booking, payment, refund)
+        external = external or (created and row.origin == "stripe_dashboard")
     succeeded = await session.scalar(
         select(func.coalesce(func.sum(Refund.amount), 0)).where(
             Refund.payment_id == payment.id, Refund.status == "succeeded"
@@ -387,7 +392,8 @@ async def _refunded(
             "refund",
             STRIPE,
             message=(
-                f"Refunded {format_amount(payment.refunded_amount - before, payment.currency)}; "
+                f"Refunded {format_amount(payment.refunded_amount - before, payment.currency)}"
+                f"{' in the Stripe dashboard' if external else ''}; "
                 f"{format_amount(payment.refunded_amount, payment.currency)} of "
                 f"{format_amount(payment.amount, payment.currency)} refunded in all."
             ),
@@ -408,26 +414,50 @@ async def _upsert_refund(
     *,
     reason: str | None = None,
     idempotency_key: str | None = None,
-) -> None:
-    """The refunds row of one Stripe Refund; its status only moves forward."""
-    origin = refund.metadata.get("origin")
-    await session.execute(
+) -> tuple[Refund, bool]:
+    """The refunds row of one Stripe Refund, and whether it is new; status only moves forward.
+
+    A refund the desk asked for names its row in ``metadata.refund_id``: that row (written
+    before Stripe was called) is the one reconciled, or recreated under the same id when
+    the desk's transaction was lost after Stripe had refunded.
+    """
+    metadata = refund.metadata
+    origin = metadata.get("origin")
+    known_id = _uuid(metadata.get("refund_id"))
+    same_id: dict[str, uuid.UUID] = {}
+    if known_id is not None:
+        mine = await session.get(Refund, known_id, with_for_update=True)
+        if mine is None:
+            same_id["id"] = known_id
+        elif mine.stripe_refund_id is None:
+            mine.stripe_refund_id = refund.id
+            await session.flush()
+    external = origin not in ("desk", "automatic")
+    created = await session.scalar(
         insert(Refund)
         .values(
+            **same_id,
             organization_id=booking.organization_id,
             booking_id=booking.id,
             payment_id=payment.id,
             provider="stripe",
-            origin=origin if origin in ("desk", "automatic") else "stripe_dashboard",
+            origin="stripe_dashboard" if external else origin,
             method="card",
             status="pending",
             amount=refund.amount,
             currency=payment.currency,
-            reason=reason or refund.reason or "Refunded in Stripe.",
+            reason=(
+                reason
+                or metadata.get("reason")
+                or refund.reason
+                or ("Refunded in the Stripe dashboard." if external else "Refunded in Stripe.")
+            )[:500],
             stripe_refund_id=refund.id,
-            idempotency_key=idempotency_key,
+            idempotency_key=idempotency_key or (f"refund-{known_id}" if same_id else None),
+            created_by=await _staff_id(session, metadata.get("staff_id")),
         )
-        .on_conflict_do_nothing(index_elements=[Refund.stripe_refund_id])
+        .on_conflict_do_nothing()
+        .returning(Refund.id)
     )
     row = await session.scalar(
         select(Refund).where(Refund.stripe_refund_id == refund.id).with_for_update()
@@ -439,3 +469,19 @@ async def _upsert_refund(
     ) >= REFUND_STATUS_RANK.get("canceled" if row.status == "cancelled" else row.status, 0):
         row.status = status
     await session.flush()
+    return row, created is not None
+
+
+def _uuid(raw: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw) if raw else None
+    except ValueError:
+        return None
+
+
+async def _staff_id(session: AsyncSession, raw: str | None) -> uuid.UUID | None:
+    """The member of staff named in a refund's metadata, if they are one of this venue's."""
+    staff_id = _uuid(raw)
+    if staff_id is None:
+        return None
+    return await session.scalar(select(StaffUser.id).where(StaffUser.id == staff_id))

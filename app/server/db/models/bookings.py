@@ -118,6 +118,8 @@ class Booking(TenantMixin, Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255))
     stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255))
+    # The Stripe Checkout page last sent to the customer (desk payment link, price difference).
+    payment_link_url: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     checked_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

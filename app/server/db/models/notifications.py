@@ -10,13 +10,17 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, St
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.server.db.models.base import Base, TenantMixin, created_at, uuid_pk
+from app.server.db.models.base import Base, TenantMixin, created_at, updated_at, uuid_pk
+
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
 
 
 class OutboxMessage(TenantMixin, Base):
     """A message written in the transaction of the change that causes it, sent by a job.
 
-    At most one per (booking, template, cause): the same cause never mails twice.
+    At most one per (booking, template, cause, channel): the same cause never mails twice.
+    A sender claims a row by setting ``sending`` with a lease; a row whose lease ran out
+    (its sender died) is claimed again.
     """
 
     __tablename__ = "email_outbox"
@@ -25,6 +29,9 @@ class OutboxMessage(TenantMixin, Base):
         CheckConstraint(
             "status IN ('pending', 'sending', 'sent', 'failed', 'cancelled')",
             name="status_known",
+        ),
+        CheckConstraint(
+            "status <> 'sending' OR lease_expires_at IS NOT NULL", name="sending_has_lease"
         ),
         Index(
             "uq_email_outbox_booking_template_cause",
@@ -35,6 +42,8 @@ class OutboxMessage(TenantMixin, Base):
             unique=True,
         ),
         Index("ix_email_outbox_due", "send_after", postgresql_where="status = 'pending'"),
+        Index("ix_email_outbox_lease", "lease_expires_at", postgresql_where="status = 'sending'"),
+        Index("ix_email_outbox_org_created", "organization_id", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -50,6 +59,10 @@ class OutboxMessage(TenantMixin, Base):
     send_after: Mapped[datetime] = created_at()
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Rendered subject (e-mail) of the latest attempt, for the outbox list.
+    subject: Mapped[str | None] = mapped_column(String(300))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     provider_message_id: Mapped[str | None] = mapped_column(String(255))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()

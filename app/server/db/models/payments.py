@@ -60,6 +60,7 @@ class Refund(TenantMixin, Base):
         CheckConstraint("origin IN ('desk', 'stripe_dashboard', 'automatic')", name="origin_known"),
         CheckConstraint("amount > 0", name="amount_positive"),
         Index("ix_refunds_booking", "booking_id"),
+        Index("ix_refunds_payment", "payment_id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

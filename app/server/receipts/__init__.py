@@ -1,0 +1,1 @@
+"""Receipts of bookings: the service's side of the PDF receipt (data from the database)."""
