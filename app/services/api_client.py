@@ -111,6 +111,25 @@ class ApiClient:
         prefix: str = API_PREFIX,
     ) -> Any:
         """Send one request; the decoded JSON answer (``None`` for 204) or :class:`ApiError`."""
+        response = await self._send(method, path, params, json, idempotency_key, prefix)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    async def get_bytes(self, path: str, params: dict[str, Any] | None = None) -> bytes:
+        """The raw body of a GET (a PDF, say) or :class:`ApiError`."""
+        response = await self._send("GET", path, params, None, None, API_PREFIX)
+        return response.content
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        json: Any,
+        idempotency_key: str | None,
+        prefix: str,
+    ) -> httpx.Response:
         headers = {}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -138,9 +157,7 @@ class ApiClient:
             error = _error_from(response)
             log.info("%s %s → %s %s", method, path, response.status_code, error.code)
             raise error
-        if response.status_code == 204 or not response.content:
-            return None
-        return response.json()
+        return response
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return await self.request("GET", path, params=params)

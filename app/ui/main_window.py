@@ -20,12 +20,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.roles import Role
 from app.services.api_client import ApiError, ServiceUnavailable, SessionExpired
 from app.services.desk import DeskServices
 from app.ui.bookings.view import BookingsPage
 from app.ui.checkin.view import CheckInPage
 from app.ui.context import DeskContext
 from app.ui.customers.view import CustomersPage
+from app.ui.outbox.view import OutboxPage
 from app.ui.resources import icon
 from app.ui.settings import DeskSettings
 from app.ui.tasks import LatestOnly, TaskRunner
@@ -37,7 +39,7 @@ PING_OFFLINE_MS = 5_000
 PING_ONLINE_MS = 30_000
 SESSION_EXPIRED = "Your session has expired. Please sign in again."
 
-Page = BookingsPage | CheckInPage | CustomersPage
+Page = BookingsPage | CheckInPage | CustomersPage | OutboxPage
 
 
 class MainWindow(QMainWindow):
@@ -63,6 +65,8 @@ class MainWindow(QMainWindow):
             "checkin": CheckInPage(context),
             "customers": CustomersPage(context),
         }
+        if identity.role.at_least(Role.MANAGER):  # the service refuses the others anyway
+            self.pages["outbox"] = OutboxPage(context)
         self.stack = QStackedWidget()
         self.sidebar = QListWidget()
         central = QWidget()
@@ -99,7 +103,12 @@ class MainWindow(QMainWindow):
         self.show_page(settings.last_page)
 
     def _side_panel(self) -> QWidget:
-        titles = {"bookings": "Bookings", "checkin": "Check-in", "customers": "Customers"}
+        titles = {
+            "bookings": "Bookings",
+            "checkin": "Check-in",
+            "customers": "Customers",
+            "outbox": "Outbox",
+        }
         self.sidebar.setObjectName("sidebar")
         self.sidebar.setIconSize(QSize(20, 20))
         for key, page in self.pages.items():

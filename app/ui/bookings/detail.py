@@ -23,9 +23,10 @@ from PySide6.QtWidgets import (
 
 from app.domain.lifecycle import Action
 from app.domain.money import format_amount
-from app.services.booking_actions import ACTION_LABELS, ActionState
+from app.services.booking_actions import ACTION_LABELS, MONEY_LABELS, ActionState, MoneyAction
 from app.services.bookings import BookingDetail
 from app.ui.formatting import local_datetime
+from app.ui.outbox.resend import can_resend
 from app.ui.widgets.chips import PAYMENT_LABELS, ChipLabel, status_label
 
 SOURCE_LABELS = {"widget": "Online", "admin": "Desk", "walk_in": "Walk-in", "phone": "Phone"}
@@ -51,7 +52,8 @@ def _tree(headers: list[str]) -> QTreeWidget:
 class BookingDetailPanel(QStackedWidget):
     """Shows one :class:`BookingDetail`; :attr:`action_requested` when a button is pressed."""
 
-    action_requested = Signal(object)  # Action
+    action_requested = Signal(object)  # Action or MoneyAction
+    resend_requested = Signal(object)  # BookingDetail
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +89,20 @@ class BookingDetailPanel(QStackedWidget):
             self.action_buttons[action] = button
             actions.addWidget(button, i // 3, i % 3)
         column.addLayout(actions)
+        money = QGridLayout()
+        self.money_buttons: dict[MoneyAction, QPushButton] = {}
+        for i, (money_action, label) in enumerate(MONEY_LABELS.items()):
+            button = QPushButton(label)
+            button.setObjectName("action")
+            button.clicked.connect(lambda _=False, a=money_action: self.action_requested.emit(a))
+            self.money_buttons[money_action] = button
+            money.addWidget(button, i // 3, i % 3)
+        column.addLayout(money)
+        self.resend_button = QPushButton("Resend confirmation")
+        self.resend_button.setObjectName("action")
+        self.resend_button.setToolTip("E-mail the confirmation and receipt to the customer again")
+        self.resend_button.clicked.connect(lambda: self.resend_requested.emit(self.booking))
+        column.addWidget(self.resend_button)
 
         self.fields = QFormLayout()
         self.fields.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
@@ -223,11 +239,17 @@ class BookingDetailPanel(QStackedWidget):
             )
         if not (b.payments or b.refunds):
             self.money.addTopLevelItem(QTreeWidgetItem(["", "No payments yet", "", "", "", ""]))
+        self.resend_button.setEnabled(can_resend(b))
         self.set_action_states(states)
         self.setCurrentIndex(1)
 
     def set_action_states(self, states: list[ActionState]) -> None:
         for state in states:
-            button = self.action_buttons[state.action]
+            action = state.action
+            button = (
+                self.money_buttons[action]
+                if isinstance(action, MoneyAction)
+                else self.action_buttons[action]
+            )
             button.setEnabled(state.enabled)
             button.setToolTip(state.tooltip)

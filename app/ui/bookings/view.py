@@ -1,5 +1,5 @@
 """The Bookings page (the seed's layout): header stats and actions, filters, table or
-calendar, and the detail panel with the lifecycle actions."""
+calendar, and the detail panel with the lifecycle and money actions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
-    QDialog,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -30,16 +29,17 @@ from PySide6.QtWidgets import (
 from app.domain.lifecycle import Action
 from app.domain.money import format_amount
 from app.services.api_client import ApiError
-from app.services.booking_actions import ActionState, action_states
+from app.services.booking_actions import ActionState, MoneyAction, action_states
 from app.services.bookings import BookingDetail, BookingFilter, BookingPage, BookingRow
 from app.services.exports import export_bookings
 from app.ui.bookings.calendar_view import CalendarView
 from app.ui.bookings.detail import BookingDetailPanel
-from app.ui.bookings.dialogs import AddBookingDialog, CancelDialog
 from app.ui.bookings.filters import BookingFilterBar
+from app.ui.bookings.money_actions import MoneyActions
 from app.ui.bookings.table_model import BookingTableModel, Columns
 from app.ui.context import DeskContext
 from app.ui.formatting import short_date
+from app.ui.outbox.resend import resend_confirmation
 from app.ui.tasks import LatestOnly, ask
 from app.ui.widgets.chips import ChipDelegate, status_label
 from app.ui.widgets.controls import segment_button
@@ -58,6 +58,10 @@ class BookingsPage(QWidget):
         self._stats_load = LatestOnly(context.runner)
         self._export = LatestOnly(context.runner)
         self._started = False
+        self.money = MoneyActions(context, self)
+        self.money.booking_changed.connect(self.booking_changed)
+        self.money.booking_added.connect(self._booking_added)
+        self.money.link.online_changed.connect(lambda _: self._online_changed())
 
         title = QLabel("Bookings")
         title.setObjectName("pageTitle")
@@ -66,7 +70,6 @@ class BookingsPage(QWidget):
         self.stat_revenue = StatCard("Revenue")
         self.add_button = QPushButton("+ Add booking")
         self.add_button.setObjectName("primary")
-        self.add_button.setToolTip("Take a booking at the desk (Ctrl+N)")
         self.add_button.clicked.connect(self.add_booking)
         self.export_button = QPushButton("Export CSV")
         self.export_button.setToolTip("Save the bookings of the current filter as CSV")
@@ -160,6 +163,7 @@ class BookingsPage(QWidget):
 
         self.detail = BookingDetailPanel()
         self.detail.action_requested.connect(self._detail_action)
+        self.detail.resend_requested.connect(lambda b: resend_confirmation(self.context, b))
         splitter = QSplitter()
         splitter.addWidget(self.views)
         splitter.addWidget(self.detail)
@@ -178,6 +182,7 @@ class BookingsPage(QWidget):
         QShortcut(QKeySequence("F5"), self, self.refresh)
         QShortcut(QKeySequence("Ctrl+N"), self, self.add_booking)
         self.set_view(context.settings.bookings_view, remember=False)
+        self._online_changed()
 
     # Loading -----------------------------------------------------------------------------
 
@@ -265,7 +270,22 @@ class BookingsPage(QWidget):
     def states(self, booking: BookingRow) -> list[ActionState]:
         """What the signed-in member of staff may do with ``booking`` now."""
         identity = self._services.identity
-        return action_states(booking, identity.role, identity.timezone, self._services.now())
+        lifecycle = action_states(
+            booking,
+            identity.role,
+            identity.timezone,
+            self._services.now(),
+            online=self.money.online,
+        )
+        return lifecycle + self.money.states(booking)
+
+    def _online_changed(self) -> None:
+        """Money actions need the service: follow whether it answers."""
+        enabled, tooltip = self.money.add_booking_state()
+        self.add_button.setEnabled(enabled)
+        self.add_button.setToolTip(tooltip)
+        if self.detail.booking is not None:
+            self.detail.set_action_states(self.states(self.detail.booking))
 
     def row_actions(self, row: int) -> QMenu:
         """The actions menu of a table row: every action, disabled ones with the reason."""
@@ -277,6 +297,8 @@ class BookingsPage(QWidget):
         menu.addAction(view)
         menu.addSeparator()
         for state in self.states(booking):
+            if state.action is MoneyAction.REFUND:
+                menu.addSeparator()
             item = QAction(state.label, menu)
             item.setEnabled(state.enabled)
             item.setToolTip(state.tooltip)
@@ -296,24 +318,23 @@ class BookingsPage(QWidget):
         if index.isValid():
             self.row_actions(index.row()).popup(self.table.viewport().mapToGlobal(position))
 
-    def _detail_action(self, action: Action) -> None:
+    def _detail_action(self, action: Action | MoneyAction) -> None:
         if self.detail.booking is not None:
             self.perform(action, self.detail.booking)
 
-    def perform(self, action: Action, booking: BookingRow) -> None:
+    def perform(self, action: Action | MoneyAction, booking: BookingRow) -> None:
         """Take ``action`` on ``booking`` (asking for a reason or confirmation as needed)."""
-        self.context.runner.spawn(self._perform(action, booking))
+        if isinstance(action, MoneyAction):
+            self.money.open(action, booking)
+        elif action is Action.CANCEL:
+            self.money.cancel(booking)  # with or without a refund: a money move
+        else:
+            self.context.runner.spawn(self._perform(action, booking))
 
     async def _perform(self, action: Action, booking: BookingRow) -> None:
         bookings = self._services.bookings
-        reason = None
-        if action is Action.CANCEL:
-            dialog = CancelDialog(booking.booking_number, self)
-            if await ask(dialog) != QDialog.DialogCode.Accepted:
-                return
-            reason = dialog.reason.text().strip()
         try:
-            updated = await bookings.perform(action, booking.id, reason=reason)
+            updated = await bookings.perform(action, booking.id)
         except ApiError as exc:
             if not (action is Action.CHECK_IN and exc.code == "unpaid"):
                 raise
@@ -346,16 +367,14 @@ class BookingsPage(QWidget):
             self.calendar.refresh()
 
     def add_booking(self) -> None:
-        """Open the desk-booking form."""
-        self.context.runner.spawn(self._add_booking())
+        """Open the desk-booking form (it needs the service)."""
+        if self.add_button.isEnabled():
+            self.money.add_booking()
 
-    async def _add_booking(self) -> None:
-        dialog = AddBookingDialog(self._services, self.context.runner, self)
-        if await ask(dialog) == QDialog.DialogCode.Accepted and dialog.created:
-            self.context.notify(f"Booked {dialog.created.booking_number}.", "info")
-            self.reload()
-            self._show_detail(dialog.created)
-            self._stats_load.run(self._load_header())
+    def _booking_added(self, booking: BookingDetail) -> None:
+        self.reload()
+        self._show_detail(booking)
+        self._stats_load.run(self._load_header())
 
     # Export ------------------------------------------------------------------------------
 
