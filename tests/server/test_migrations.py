@@ -49,3 +49,21 @@ def test_server_refuses_an_unmigrated_database_and_names_the_command(database_ur
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_every_revision_after_the_job_queue_downgrades_and_upgrades_again():
+    from alembic import command
+
+    from app.server.core.runtime import scratch_database
+    from app.server.db.migrate import alembic_config, database_revision, head_revision
+
+    with scratch_database("bookingtms_downgrade") as url:
+        command.downgrade(alembic_config(url), "0003")  # 0003 (the job queue) keeps its schema
+        assert database_revision(url) == "0003"
+        command.upgrade(alembic_config(url), "head")
+        assert database_revision(url) == head_revision()
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"include_name": include_name})
+            assert compare_metadata(context, Base.metadata) == []
+        engine.dispose()

@@ -55,6 +55,30 @@ async def scan(
     booking = await repository.by_number(session, number, lock=True) if number else None
     if booking is None:
         return ScanOutcome(decide(None, now.date(), "UTC"), None)
+    return await admit(
+        session,
+        booking,
+        actor,
+        guests_arrived=guests_arrived,
+        override_unpaid=override_unpaid,
+        now=now,
+    )
+
+
+async def admit(
+    session: AsyncSession,
+    booking: Booking,
+    actor: Actor,
+    *,
+    guests_arrived: int | None = None,
+    override_unpaid: bool = False,
+    now: datetime | None = None,
+) -> ScanOutcome:
+    """Answer for a (locked) booking at the door and check it in when the answer is ``ok``.
+
+    ``now`` is when the guests arrived: it decides "today" and becomes ``checked_in_at``.
+    """
+    now = now or datetime.now(UTC)
     timezone = await session.scalar(select(Venue.timezone).where(Venue.id == booking.venue_id))
     assert timezone is not None
     today = local_today(timezone, now)

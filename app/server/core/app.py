@@ -118,6 +118,8 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     from app.server.refunds.router import router as money_router
     from app.server.sessions.public_router import router as catalog_router
     from app.server.sessions.router import router as sessions_router
+    from app.server.sync.notifier import ChangeNotifier
+    from app.server.sync.router import router as sync_router
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -135,9 +137,11 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         )
         app.state.db, app.state.gateway, app.state.jobs = db, gateway, jobs
         await jobs.start()
+        app.state.notifier = await ChangeNotifier.started(database_url)
         try:
             yield
         finally:
+            await app.state.notifier.stop()
             await jobs.stop()
             await db.dispose()
 
@@ -162,6 +166,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         checkout_router,
         webhook_router,
         money_router,
+        sync_router,
         outbox_router,
     ):
         app.include_router(router, prefix=API_PREFIX)

@@ -65,7 +65,7 @@ def downgrade() -> None:
     op.drop_index(
         "ix_email_outbox_lease", table_name="email_outbox", postgresql_where="status = 'sending'"
     )
-    op.drop_constraint("ck_email_outbox_sending_has_lease", "email_outbox", type_="check")
+    op.drop_constraint(op.f("ck_email_outbox_sending_has_lease"), "email_outbox", type_="check")
     op.drop_column("email_outbox", "updated_at")
     op.drop_column("email_outbox", "lease_expires_at")
     op.drop_column("email_outbox", "subject")
