@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -28,8 +28,10 @@ async def options(client, org, booking, day, **params):
 
 
 async def test_options_list_sessions_with_room_and_their_price(client, db, org):
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
-    day = start.astimezone(org.now_local().tzinfo).date().isoformat()
+    # Noon at the venue, so the later sessions of the test fall on the same local day.
+    local_day = org.now_local().date() + timedelta(days=3)
+    start = datetime.combine(local_day, time(12), org.now_local().tzinfo)
+    day = local_day.isoformat()
     booking = await walk_in(client, org, db, adults=2, children=1,
                             session_id=await make_session(db, org, starts_at=start))
     roomy = await make_session(db, org, starts_at=start + timedelta(hours=1), capacity=5)
