@@ -5,34 +5,39 @@ last refusal said were left, as the widget shows them); when a refusal says no s
 left they all move on to the next fresh session. Each attempt is the database work of a
 checkout exactly as the service does it — ``reserve_hold`` inside ``db.tenant`` (load the
 session, write the ``pending_payment`` booking and its event, commit; PostgreSQL takes the
-seats under the session's row lock inside the commit) — without the Stripe call. With
-``--http`` the same load also goes through the real endpoint (uvicorn + the Stripe
-emulator) for end-to-end checkouts/s.
+seats under the session's row lock inside the commit) — without the Stripe call. The
+clients are spread over ``--processes`` processes (default 2, each with its own pool, on
+uvloop), as ``bookingtms server --workers 2`` spreads checkouts; they share the session
+they are on. With ``--http`` the same load also goes through the real endpoint of
+``bookingtms server --workers N`` (with the Stripe emulator) for end-to-end checkouts/s.
 
 Afterwards every session is checked: seats reserved == sum of its held bookings' parties,
 and never above capacity. A ``pgbench -S``-style ceiling of the same server is measured in
 the same run for the ratio, and the ceiling of one hot row (conditional UPDATE + COMMIT of
 one row by the same clients, raw psycopg): what any design could take from one session.
 
-    .venv/bin/python -m bench.reservations [--clients 50] [--duration 15] [--http]
+    .venv/bin/python -m bench.reservations [--clients 50] [--duration 15] [--capacity 40]
+        [--processes 2] [--http]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
+import multiprocessing
 import random
 import secrets
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableSequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
+import uvloop
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
@@ -53,6 +58,7 @@ from bench.common import (
     rate,
     report_checks,
     select_ceiling,
+    service_process,
 )
 from tests.factories import Org, make_org
 
@@ -123,29 +129,34 @@ class Sessions:
     a fresh one once it is full.
 
     Like the widget, which shows the seats left, nobody asks for more seats than the last
-    refusal said remained (the figure may be stale, so refusals still happen).
+    refusal said remained (the figure may be stale, so refusals still happen). ``state``
+    (index, seats known left) may be shared memory, so the clients of several processes
+    move on together.
     """
 
-    def __init__(self, ids: list[uuid.UUID]) -> None:
+    def __init__(self, ids: list[uuid.UUID], state: MutableSequence[int] | None = None) -> None:
         self.ids = ids
-        self.index = 0
-        self.known_left = MAX_PARTY
+        self.state = state if state is not None else [0, MAX_PARTY]
+
+    @property
+    def index(self) -> int:
+        return self.state[0]
 
     def current(self) -> tuple[int, uuid.UUID, int] | None:
-        if self.index >= len(self.ids):
+        index, known_left = self.state[0], self.state[1]
+        if index >= len(self.ids):
             return None
-        return self.index, self.ids[self.index], self.known_left
+        return index, self.ids[index], known_left
 
-    def refused(self, index: int, remaining: int | None, tally: Tally) -> None:
-        if self.index != index or remaining is None:
+    def refused(self, index: int, remaining: int | None) -> None:
+        if self.state[0] != index or remaining is None:
             return
         if remaining > 0:
-            self.known_left = min(self.known_left, remaining)
+            self.state[1] = min(self.state[1], remaining)
             return
-        # Only the first client to see it full moves everyone on.
-        self.index += 1
-        self.known_left = MAX_PARTY
-        tally.sessions_filled += 1
+        # The first client to see it full moves everyone on.
+        self.state[0] = index + 1
+        self.state[1] = MAX_PARTY
 
 
 def party(rng: random.Random, largest: int) -> tuple[int, int]:
@@ -178,20 +189,23 @@ async def run_load(
                 tally.seats += seats
             elif outcome == "refused":
                 tally.refused.append(took)
-                sessions.refused(index, remaining, tally)
+                sessions.refused(index, remaining)
             elif outcome == "busy":
                 tally.busy.append(took)
             else:
                 tally.errors.append(outcome)
 
-    begun, cpu = time.perf_counter(), time.process_time()
+    begun, cpu, first = time.perf_counter(), time.process_time(), sessions.index
     await asyncio.gather(*(client(n) for n in range(clients)))
     tally.elapsed = time.perf_counter() - begun
     tally.cpu = time.process_time() - cpu
+    tally.sessions_filled = sessions.index - first
     return tally
 
 
-def direct_attempt(db: Database, org: Org, hold_minutes: int, probe: Probe) -> Attempt:
+def direct_attempt(
+    db: Database, organization_id: uuid.UUID, hold_minutes: int, probe: Probe
+) -> Attempt:
     """One reservation as the service's checkout does it, minus the Stripe call."""
 
     async def attempt(rng: random.Random, session_id: uuid.UUID, largest: int) -> Outcome:
@@ -208,8 +222,10 @@ def direct_attempt(db: Database, org: Org, hold_minutes: int, probe: Probe) -> A
         )
         try:
             try:
-                async with db.tenant(org.id) as session:
-                    await reserve_hold(session, org.id, request, datetime.now(UTC), hold_minutes)
+                async with db.tenant(organization_id) as session:
+                    await reserve_hold(
+                        session, organization_id, request, datetime.now(UTC), hold_minutes
+                    )
                     info = (await session.connection()).info
             except DBAPIError as exc:
                 raise seats_gone_refusal(exc) or exc from exc
@@ -314,27 +330,118 @@ def tally_rows(label: str, t: Tally) -> list[Row]:
         (f"{label}: refusal p50 ms", ms(percentile(t.refused, 50))),
         (f"{label}: refusal p99 ms", ms(percentile(t.refused, 99))),
         (f"{label}: elapsed s", f"{t.elapsed:.1f}"),
-        (f"{label}: process CPU ms per attempt", f"{t.cpu / max(t.attempts, 1) * 1000:.1f}"),
+        (f"{label}: load CPU ms per attempt", f"{t.cpu / max(t.attempts, 1) * 1000:.1f}"),
     ]
+
+
+# Shared by the load processes (set by ``_join_load``): the session everyone is on, and
+# a barrier so that warm-up and measurement start together in every process.
+_shared: MutableSequence[int] | None = None
+_barrier: Any = None
+
+
+def _join_load(state: MutableSequence[int], barrier: Any) -> None:
+    global _shared, _barrier
+    _shared, _barrier = state, barrier
+
+
+@dataclass
+class Measured:
+    """What one load process brings back."""
+
+    tally: Tally
+    statements: int
+    holds: list[float]
+
+
+def direct_process(
+    url: str,
+    organization_id: uuid.UUID,
+    ids: list[uuid.UUID],
+    clients: int,
+    seed: int,
+    args: argparse.Namespace,
+) -> Measured:
+    """One load process: its own pool, ``clients`` of the clients, the shared sessions."""
+    quiet_logs()
+
+    async def go() -> Measured:
+        db = Database(url, pool_size=args.pool, lock_timeout_ms=args.lock_timeout_ms)
+        try:
+            probe = Probe(db)
+            attempt = direct_attempt(db, organization_id, args.hold_minutes, probe)
+            sessions = Sessions(ids, _shared)
+            await asyncio.to_thread(_barrier.wait)
+            warm = await run_load(attempt, sessions, clients, args.warmup, seed=seed)
+            probe.statements, probe.holds = 0, []
+            await asyncio.to_thread(_barrier.wait)
+            tally = await run_load(attempt, sessions, clients, args.duration, seed=seed + 1)
+            tally.warmup = warm
+            return Measured(tally, probe.statements, probe.holds)
+        finally:
+            await db.dispose()
+
+    # The service runs checkouts in uvicorn's event loop, which is uvloop.
+    return uvloop.run(go())
+
+
+def merged(tallies: list[Tally]) -> Tally:
+    """The tallies of the load processes as one (elapsed: the longest; CPU: the sum)."""
+    total = Tally()
+    for t in tallies:
+        total.reserved += t.reserved
+        total.refused += t.refused
+        total.busy += t.busy
+        total.errors += t.errors
+        total.seats += t.seats
+        total.sessions_filled = max(total.sessions_filled, t.sessions_filled)
+        total.elapsed = max(total.elapsed, t.elapsed)
+        total.cpu += t.cpu
+        total.ran_out = total.ran_out or t.ran_out
+    warmups = [t.warmup for t in tallies if t.warmup is not None]
+    if warmups:
+        total.warmup = merged(warmups)
+    return total
+
+
+def run_direct(
+    url: str, organization_id: uuid.UUID, ids: list[uuid.UUID], args: argparse.Namespace
+) -> Measured:
+    """The direct load from ``--processes`` processes, as ``server --workers N`` spreads
+    checkouts over N processes, each with its own pool; the clients split between them."""
+    context = multiprocessing.get_context("spawn")
+    state = context.RawArray("i", [0, MAX_PARTY])
+    barrier = context.Barrier(args.processes)
+    shares = [
+        args.clients // args.processes + (1 if n < args.clients % args.processes else 0)
+        for n in range(args.processes)
+    ]
+    with concurrent.futures.ProcessPoolExecutor(
+        args.processes, mp_context=context, initializer=_join_load, initargs=(state, barrier)
+    ) as pool:
+        futures = [
+            pool.submit(direct_process, url, organization_id, ids, share, 10 * (n + 1), args)
+            for n, share in enumerate(shares)
+        ]
+        parts = [f.result() for f in futures]
+    return Measured(
+        merged([p.tally for p in parts]),
+        sum(p.statements for p in parts),
+        [h for p in parts for h in p.holds],
+    )
 
 
 async def bench(url: str, args: argparse.Namespace) -> int:
     # Sessions for the whole run: generous, at ~2,000 reservations/s of 2.5 seats.
     per_second = 2000 * 2.5 / args.capacity
     count = int(per_second * (args.duration + args.warmup)) + 50
-    db = Database(url, pool_size=args.pool, lock_timeout_ms=args.lock_timeout_ms)
+    db = Database(url, pool_size=4, lock_timeout_ms=args.lock_timeout_ms)
     failures: list[str] = []
     try:
         org = await make_org(db, capacity=args.capacity)
         ids = await make_sessions(db, org, count, args.capacity)
-        sessions = Sessions(ids)
-        probe = Probe(db)
-        attempt = direct_attempt(db, org, args.hold_minutes, probe)
-        warm = await run_load(attempt, sessions, args.clients, args.warmup, seed=1)
-        probe.statements, probe.holds = 0, []
-        direct = await run_load(attempt, sessions, args.clients, args.duration, seed=2)
-        direct.warmup = warm
-        statements, holds = probe.statements, probe.holds
+        measured = await asyncio.to_thread(run_direct, url, org.id, ids, args)
+        direct, statements, holds = measured.tally, measured.statements, measured.holds
         http = None
         if args.http:
             http_ids = await make_sessions(
@@ -369,7 +476,8 @@ async def bench(url: str, args: argparse.Namespace) -> int:
     res_rate = len(direct.reserved) / direct.elapsed
     rows: list[Row] = [
         ("clients", str(args.clients)),
-        ("pool (size+overflow)", f"{args.pool}+{args.pool}"),
+        ("load processes (direct)", str(args.processes)),
+        ("pool per process (size+overflow)", f"{args.pool}+{args.pool}"),
         ("session capacity", str(args.capacity)),
         ("", ""),
         *tally_rows("direct", direct),
@@ -398,7 +506,7 @@ async def bench(url: str, args: argparse.Namespace) -> int:
         f"Contended reservations — {machine()}\n"
         "direct = reserve_hold in db.tenant: the DB work of a checkout, without the Stripe call"
         + (
-            "\nhttp = POST checkout-sessions through uvicorn + Stripe emulator, same process"
+            "\nhttp = POST checkout-sessions to bookingtms server --workers N, Stripe emulator"
             if http is not None
             else ""
         ),
@@ -412,22 +520,21 @@ async def bench(url: str, args: argparse.Namespace) -> int:
 
 
 def run_http(url: str, org: Org, ids: list[uuid.UUID], args: argparse.Namespace) -> Tally:
-    """The same load through the real endpoint, with the emulator as Stripe (own loop)."""
+    """The same load through the real endpoint of ``bookingtms server --workers N`` (N =
+    ``--processes``), with the emulator as Stripe (in a thread here)."""
     from app.stripe_emulator import run_emulator_in_thread
-    from tests.live_server import live_server
 
     key = "sk_test_" + secrets.token_hex(12)
     with run_emulator_in_thread(webhook_delay=0) as emulator:
-        settings = Settings(
-            database_url=url,
-            stripe_secret_key=SecretStr(key),
-            stripe_api_base=emulator.url,
-            public_url="http://widget.example",
-            run_jobs=False,
-            db_pool_size=args.pool,
-            lock_timeout_ms=args.lock_timeout_ms,
-        )
-        with live_server(settings, url) as base:
+        settings = {
+            "stripe_secret_key": key,
+            "stripe_api_base": emulator.url,
+            "public_url": "http://widget.example",
+            "run_jobs": "false",
+            "db_pool_size": str(args.pool),
+            "lock_timeout_ms": str(args.lock_timeout_ms),
+        }
+        with service_process(url, args.processes, **settings) as (base, _):
 
             async def go() -> Tally:
                 limits = httpx.Limits(max_connections=args.clients)
@@ -448,6 +555,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=15.0, help="seconds of measured load")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
     parser.add_argument("--capacity", type=int, default=40, help="seats per session")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        help="processes driving the direct load (the service runs server --workers 2)",
+    )
     defaults = Settings()
     parser.add_argument(
         "--pool",

@@ -1,17 +1,22 @@
 """Stripe webhooks: signed events posted as fast as they are accepted, then processed.
 
 The real service runs as in production (``bookingtms server --workers 2``, no job worker,
-no Stripe key — paid events carry everything needed). N pending bookings are
-made with ``reserve_hold``; each gets the two events Stripe sends when a Checkout Session
-is paid by card (``payment_intent.succeeded`` then ``checkout.session.completed``), shaped
-like the payloads the Stripe emulator delivers and signed like Stripe signs them.
+no Stripe key — paid events carry everything needed). N pending bookings are made with
+``reserve_hold`` and given their Checkout Session id, as the checkout does; each gets the
+two events Stripe sends when that session is paid by card (``payment_intent.succeeded``
+then ``checkout.session.completed``), shaped like the payloads the Stripe emulator
+delivers and signed like Stripe signs them.
 
 Phase 1 (accept): C clients post them from a child process; accepted/s and the ack
-latency.
-Phase 2 (process): the job worker runs the queued jobs until none is left; processed/s.
-Then every booking must be confirmed, paid, with exactly one payment row.
+latency, after the events of ``--warmup`` bookings (posted first, not timed).
+``--clients 50,20,10`` repeats it with fresh bookings for each client count.
+Phase 2 (process): the job workers of the service processes (one per ``--service-workers``,
+as each ``server`` process runs one) run the Stripe-event jobs until none is left;
+processed/s. Then every booking must be confirmed, paid, with exactly one payment row.
+Phase 3 (e-mail): the same workers send the confirmations those events queued (the
+``file`` provider, into a temporary directory); sent/s, and every message must be sent.
 
-    .venv/bin/python -m bench.webhooks [--bookings 300] [--clients 50] [--workers 8]
+    .venv/bin/python -m bench.webhooks [--bookings 300] [--clients 50[,20,...]] [--workers 8]
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ import asyncio
 import concurrent.futures
 import json
 import multiprocessing
+import os
 import random
 import secrets
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -32,12 +39,14 @@ from typing import Any
 
 import aiohttp
 import stripe
-from sqlalchemy import event, text
+import uvloop
+from sqlalchemy import event, text, update
 
 from app.server.core.db import Database
 from app.server.core.runtime import scratch_database
 from app.server.core.settings import Settings
-from app.server.jobs import JobRunner, build_queue
+from app.server.db.models import Booking
+from app.server.jobs import STRIPE_QUEUE, JobRunner, build_queue
 from app.server.payments.checkout import CheckoutRequest, checkout_metadata, reserve_hold
 from bench.common import (
     Row,
@@ -57,6 +66,7 @@ from tests.factories import Org, make_org
 WEBHOOK_URL = "/api/v1/webhooks/stripe"
 API_VERSION = "2026-10-28.endive"  # what the emulator stamps on its events
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+MAIL_ROUNDS = 20
 
 
 def stripe_id(prefix: str, length: int = 14) -> str:
@@ -72,6 +82,7 @@ class Pending:
     currency: str
     email: str
     metadata: dict[str, str]
+    checkout_session_id: str
 
 
 def envelope(event_type: str, obj: dict[str, Any], created: int) -> dict[str, Any]:
@@ -92,7 +103,7 @@ def envelope(event_type: str, obj: dict[str, Any], created: int) -> dict[str, An
 def paid_events(booking: Pending, created: int) -> list[dict[str, Any]]:
     """The events of a Checkout Session paid by card, in the order Stripe sends them."""
     intent_id, charge_id = stripe_id("pi_"), stripe_id("ch_")
-    session_id = stripe_id("cs_test_", 58)
+    session_id = booking.checkout_session_id
     currency = booking.currency.lower()
     intent = {
         "id": intent_id,
@@ -236,6 +247,13 @@ async def make_pending(db: Database, org: Org, count: int, batch: int = 50) -> l
                     hold_minutes=30,
                 )
                 b = hold.booking
+                # As start_checkout does once Stripe has opened the payment page.
+                checkout_session_id = stripe_id("cs_test_", 58)
+                await session.execute(
+                    update(Booking)
+                    .where(Booking.id == b.id)
+                    .values(stripe_checkout_session_id=checkout_session_id)
+                )
                 made.append(
                     Pending(
                         b.id,
@@ -243,6 +261,7 @@ async def make_pending(db: Database, org: Org, count: int, batch: int = 50) -> l
                         b.currency,
                         email,
                         checkout_metadata(b, hold.organization, hold.starts_local),
+                        checkout_session_id,
                     )
                 )
 
@@ -389,53 +408,99 @@ async def check_final(db: Database, bookings: int, events: int) -> tuple[list[st
 
 @dataclass
 class Processed:
-    """How the worker did."""
+    """How the workers did: wall time from the common start to the last one idle."""
 
     elapsed: float
     cpu: float
     statements: int
 
 
-async def process_all(url: str, workers: int) -> Processed:
-    """Run the job worker until the queue is empty."""
-    db = Database(url, pool_size=workers)
-    statements = 0
-
-    def count(*_: Any) -> None:
-        nonlocal statements
-        statements += 1
-
-    for engine in (db.app_engine, db.owner_engine):
-        event.listen(engine.sync_engine, "after_cursor_execute", count)
-    runner = JobRunner(build_queue(db, None), run_worker=False)
-    await runner.start()
-    try:
-        begun, cpu = time.perf_counter(), time.process_time()
-        await runner.run_until_idle(concurrency=workers)
-        elapsed, cpu = time.perf_counter() - begun, time.process_time() - cpu
-    finally:
-        await runner.stop()
-        await db.dispose()
-    return Processed(elapsed, cpu, statements)
+# A barrier shared by the worker processes (set by ``_join``), so they start together.
+_barrier: Any = None
 
 
-def accept_phase(url: str, bodies: list[bytes], args: argparse.Namespace) -> Posted:
-    """The service up (``bookingtms server --workers N``, no job worker), the events posted
-    to it from a child process."""
+def _join(barrier: Any) -> None:
+    global _barrier
+    _barrier = barrier
+
+
+def work_process(
+    url: str, workers: int, queues: list[str] | None
+) -> tuple[float, float, float, int]:
+    """One service process's job worker, run until ``queues`` are empty: (start, end, CPU
+    seconds, SQL statements)."""
+    quiet_logs()
+
+    async def go() -> tuple[float, float, float, int]:
+        db = Database(url, pool_size=workers)
+        statements = 0
+
+        def count(*_: Any) -> None:
+            nonlocal statements
+            statements += 1
+
+        for engine in (db.app_engine, db.owner_engine):
+            event.listen(engine.sync_engine, "after_cursor_execute", count)
+        runner = JobRunner(build_queue(db, None, pool_size=workers), run_worker=False)
+        await runner.start()
+        try:
+            await asyncio.to_thread(_barrier.wait)
+            begun, cpu = time.perf_counter(), time.process_time()
+            await runner.run_until_idle(concurrency=workers, queues=queues)
+            ended, cpu = time.perf_counter(), time.process_time() - cpu
+        finally:
+            await runner.stop()
+            await db.dispose()
+        return begun, ended, cpu, statements
+
+    # The service runs its job worker in uvicorn's event loop, which is uvloop.
+    return uvloop.run(go())
+
+
+def process_all(url: str, processes: int, workers: int, queues: list[str] | None) -> Processed:
+    """Run the job workers of ``processes`` service processes until the queues are empty."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes)
+    with concurrent.futures.ProcessPoolExecutor(
+        processes, mp_context=context, initializer=_join, initargs=(barrier,)
+    ) as pool:
+        parts = [
+            f.result()
+            for f in [pool.submit(work_process, url, workers, queues) for _ in range(processes)]
+        ]
+    return Processed(
+        max(p[1] for p in parts) - min(p[0] for p in parts),
+        sum(p[2] for p in parts),
+        sum(p[3] for p in parts),
+    )
+
+
+def accept_phase(
+    url: str, warmup: list[bytes], batches: list[list[bytes]], args: argparse.Namespace
+) -> list[Posted]:
+    """The service up (``bookingtms server --workers N``, no job worker), each batch of
+    events posted to it from a child process by its number of clients (``--clients``),
+    after the ``warmup`` events (not timed: the first requests of a fresh process open its
+    database connections)."""
     secret = "whsec_" + secrets.token_hex(24)
     settings = {
         "stripe_webhook_secret": secret,
         "run_jobs": "false",
         "db_pool_size": str(args.pool),
     }
+    posted = []
     with service_process(url, args.service_workers, **settings) as (base, pid):
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
             pool.submit(time.sleep, 0).result()  # the child is up before the clock starts
-            cpu = process_tree_cpu(pid)
-            posted = pool.submit(post_all, base, bodies, secret, args.clients).result()
-            posted.server_cpu = process_tree_cpu(pid) - cpu
-            return posted
+            if warmup:
+                pool.submit(post_all, base, warmup, secret, args.clients[0]).result()
+            for bodies, clients in zip(batches, args.clients, strict=True):
+                cpu = process_tree_cpu(pid)
+                result = pool.submit(post_all, base, bodies, secret, clients).result()
+                result.server_cpu = process_tree_cpu(pid) - cpu
+                posted.append(result)
+    return posted
 
 
 async def prepare(url: str, count: int) -> list[bytes]:
@@ -459,62 +524,131 @@ async def verify(url: str, bookings: int, events: int) -> tuple[list[str], dict[
         await db.dispose()
 
 
+async def outbox_counts(url: str) -> dict[str, int]:
+    """Outbox messages by status ('scheduled': pending, not due yet)."""
+    db = Database(url, pool_size=2)
+    try:
+        async with db.system() as session:
+            rows = await session.execute(
+                text(
+                    "SELECT CASE WHEN status = 'pending' AND send_after > now()"
+                    " THEN 'scheduled' ELSE status END, count(*) FROM email_outbox GROUP BY 1"
+                )
+            )
+            return {status: int(n) for status, n in rows.all()}
+    finally:
+        await db.dispose()
+
+
+def client_counts(text: str) -> list[int]:
+    """``--clients 50`` or a sweep ``--clients 50,20,10``."""
+    counts = [int(part) for part in text.split(",") if part.strip()]
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("clients: positive integers, comma-separated")
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--bookings", type=int, default=300, help="pending bookings (2 events each)"
+        "--bookings",
+        type=int,
+        default=300,
+        help="pending bookings (2 events each) per --clients value",
     )
-    parser.add_argument("--clients", type=int, default=50, help="concurrent posting clients")
+    parser.add_argument(
+        "--clients",
+        type=client_counts,
+        default=[50],
+        help="concurrent posting clients; a comma-separated list posts a batch for each",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=50,
+        help="bookings whose events are posted before the clock starts (then processed too)",
+    )
     parser.add_argument(
         "--workers",
         type=int,
         default=Settings().job_concurrency,
-        help="job worker concurrency in phase 2",
+        help="job worker concurrency of each service process in phase 2",
     )
     parser.add_argument(
         "--pool", type=int, default=Settings().db_pool_size, help="the service's db_pool_size"
     )
     parser.add_argument(
-        "--service-workers", type=int, default=2, help="service processes (server --workers)"
+        "--service-workers",
+        type=int,
+        default=2,
+        help="service processes (server --workers): accept in phase 1, job workers in phase 2",
     )
     args = parser.parse_args(argv)
     quiet_logs()
-    with scratch_database("bench_wh") as url:
+    sweep = len(args.clients)
+    bookings = args.bookings * sweep + args.warmup
+    with (
+        scratch_database("bench_wh") as url,
+        tempfile.TemporaryDirectory(prefix="bench-wh-mail-") as mail,
+    ):
+        os.environ["BOOKINGTMS_DATA_DIR"] = mail  # the e-mail of phase 3 lands here
         began = time.perf_counter()
-        bodies = asyncio.run(prepare(url, args.bookings))
+        bodies = asyncio.run(prepare(url, bookings))
         setup = time.perf_counter() - began
-        posted = accept_phase(url, bodies, args)
-        processing = asyncio.run(process_all(url, args.workers))
-        failures, totals = asyncio.run(verify(url, args.bookings, len(bodies)))
+        per, skip = 2 * args.bookings, 2 * args.warmup
+        batches = [bodies[skip + i * per : skip + (i + 1) * per] for i in range(sweep)]
+        posted = accept_phase(url, bodies[:skip], batches, args)
+        processing = process_all(url, args.service_workers, args.workers, [STRIPE_QUEUE])
+        failures, totals = asyncio.run(verify(url, bookings, len(bodies)))
+        mailing = Processed(0.0, 0.0, 0)
+        for _ in range(MAIL_ROUNDS):
+            # A send job queues the next one when a run leaves mail behind; a service's
+            # worker picks that up at once, run_until_idle only on its next call.
+            done = process_all(url, args.service_workers, args.workers, None)
+            mailing.elapsed, mailing.cpu = mailing.elapsed + done.elapsed, mailing.cpu + done.cpu
+            outbox = asyncio.run(outbox_counts(url))
+            if not outbox.get("pending"):
+                break
 
-    if posted.errors:
-        failures.insert(0, f"{len(posted.errors)} events refused, first: {posted.errors[0]}")
-    accepted = len(bodies) - len(posted.errors)
+    errors = [e for p in posted for e in p.errors]
+    if errors:
+        failures.insert(0, f"{len(errors)} events refused, first: {errors[0]}")
+    if outbox.get("sent", 0) != sum(outbox.values()) - outbox.get("scheduled", 0):
+        failures.append(f"outbox not all sent: {outbox}")
     processed = totals["events_processed"]
-    accept_rate = accepted / posted.elapsed
     process_rate = processed / processing.elapsed
-    p99 = percentile(posted.latencies, 99)
     rows: list[Row] = [
-        ("bookings (pending, via reserve_hold)", str(args.bookings)),
+        ("bookings (pending, via reserve_hold)", str(bookings)),
         ("events posted (PI succeeded + CS completed)", str(len(bodies))),
+        ("accept: warm-up events (not timed)", str(2 * args.warmup)),
         ("setup s (bookings made)", f"{setup:.1f}"),
+    ]
+    for result, clients in zip(posted, args.clients, strict=True):
+        accepted = len(result.latencies)
+        rows += [
+            ("", ""),
+            ("accept: clients", f"{clients}"),
+            ("accept: accepted", str(accepted)),
+            ("accept: refused/errors", str(len(result.errors))),
+            ("accept: deliveries retried (no answer)", str(len(result.retried))),
+            ("accept: accepted/s", rate(accepted, result.elapsed)),
+            ("accept: ack p50 ms", ms(percentile(result.latencies, 50))),
+            ("accept: ack p95 ms", ms(percentile(result.latencies, 95))),
+            ("accept: ack p99 ms", ms(percentile(result.latencies, 99))),
+            ("accept: elapsed s", f"{result.elapsed:.1f}"),
+            (
+                "accept: service CPU ms per event",
+                f"{result.server_cpu / max(accepted, 1) * 1000:.1f}" if result.server_cpu else "-",
+            ),
+            (
+                "accept: client CPU ms per event",
+                f"{result.client_cpu / max(len(result.latencies), 1) * 1000:.1f}",
+            ),
+        ]
+    sent = outbox.get("sent", 0)
+    rows += [
         ("", ""),
-        ("accept: clients", f"{args.clients}"),
-        ("accept: accepted", str(accepted)),
-        ("accept: refused/errors", str(len(posted.errors))),
-        ("accept: deliveries retried (no answer)", str(len(posted.retried))),
-        ("accept: accepted/s", rate(accepted, posted.elapsed)),
-        ("accept: ack p50 ms", ms(percentile(posted.latencies, 50))),
-        ("accept: ack p95 ms", ms(percentile(posted.latencies, 95))),
-        ("accept: ack p99 ms", ms(p99)),
-        ("accept: elapsed s", f"{posted.elapsed:.1f}"),
-        (
-            "accept: service CPU ms per event",
-            f"{posted.server_cpu / max(accepted, 1) * 1000:.1f}" if posted.server_cpu else "-",
-        ),
-        ("accept: client CPU ms per event", f"{posted.client_cpu / len(bodies) * 1000:.1f}"),
-        ("", ""),
-        ("process: worker concurrency", str(args.workers)),
+        ("process: worker processes x concurrency", f"{args.service_workers} x {args.workers}"),
         ("process: events processed", str(processed)),
         ("process: processed/s", rate(processed, processing.elapsed)),
         ("process: elapsed s", f"{processing.elapsed:.1f}"),
@@ -522,6 +656,14 @@ def main(argv: list[str] | None = None) -> int:
         (
             "process: service SQL statements per event",
             f"{processing.statements / max(processed, 1):.1f}",
+        ),
+        ("", ""),
+        ("e-mail: messages sent", str(sent)),
+        ("e-mail: sent/s", rate(sent, mailing.elapsed)),
+        ("e-mail: worker CPU ms per message", f"{mailing.cpu / max(sent, 1) * 1000:.1f}"),
+        (
+            "events + their e-mail: paid bookings/s",
+            rate(bookings, processing.elapsed + mailing.elapsed),
         ),
         ("", ""),
         ("bookings confirmed+paid", str(totals["confirmed_paid"])),
@@ -532,17 +674,22 @@ def main(argv: list[str] | None = None) -> int:
     print_table(
         f"Stripe webhooks — {machine()}\n"
         f"service: bookingtms server --workers {args.service_workers}; "
-        "clients (aiohttp) in a child process",
+        "clients (aiohttp) in a child process; "
+        f"phase 2 runs the Stripe-event queue, phase 3 the e-mail it caused",
         rows,
     )
+    first = posted[0]
+    accept_rate = len(first.latencies) / first.elapsed
+    p99 = percentile(first.latencies, 99)
     print(
-        f"targets: accepted/s >= 500 -> {accept_rate:.0f} "
+        f"targets ({args.clients[0]} clients): accepted/s >= 500 -> {accept_rate:.0f} "
         f"{'met' if accept_rate >= 500 else 'MISSED'}; ack p99 < 50 ms -> {p99 * 1000:.1f} "
         f"{'met' if p99 < 0.05 else 'MISSED'}; processed/s >= 300 -> {process_rate:.0f} "
         f"{'met' if process_rate >= 300 else 'MISSED'}"
     )
-    if posted.retried:
-        print(f"first delivery retried after: {posted.retried[0]}")
+    retried = [r for p in posted for r in p.retried]
+    if retried:
+        print(f"first delivery retried after: {retried[0]}")
     return report_checks(failures)
 
 

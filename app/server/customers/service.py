@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -28,7 +29,34 @@ async def find_or_create(
     created_via: str,
 ) -> Customer:
     """The customer with this e-mail, created on first sight; safe under concurrency."""
-    await session.execute(
+    customer, _ = await find_or_add(
+        session,
+        organization_id,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        phone=phone,
+        created_via=created_via,
+    )
+    return customer
+
+
+async def find_or_add(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    phone: str | None,
+    created_via: str,
+) -> tuple[Customer, bool]:
+    """``find_or_create``, also telling whether the customer was created just now.
+
+    Either way the row is this transaction's to change: a new row is invisible to others
+    until commit, an existing one is locked.
+    """
+    created = await session.scalar(
         insert(Customer)
         .values(
             organization_id=organization_id,
@@ -49,23 +77,40 @@ async def find_or_create(
             index_elements=[Customer.organization_id, func.lower(Customer.email)],
             index_where=Customer.merged_into_id.is_(None),
         )
+        .returning(Customer)
     )
+    if created is not None:
+        return created, True
     customer = await repository.by_email(session, email, lock=True)
     if customer is None:  # pragma: no cover - the insert above guarantees a row
         raise NotFound("Customer could not be created.")
     if phone and not customer.phone:
         customer.phone = phone
-    return customer
+    return customer, False
 
 
 async def refresh_analytics(
-    session: AsyncSession, customer_id: uuid.UUID, today: date, timezone: str
+    session: AsyncSession,
+    customer_id: uuid.UUID,
+    today: date,
+    timezone: str,
+    *,
+    locked: Customer | None = None,
+    all_bookings: Sequence[Booking] | None = None,
 ) -> Customer:
-    """Recompute totals, dates and segment from the customer's bookings, in this transaction."""
-    customer = await repository.get(session, customer_id, lock=True)
+    """Recompute totals, dates and segment from the customer's bookings, in this transaction.
+
+    ``locked``: the customer's row, already locked (or created) in this transaction, so it
+    is not read again. ``all_bookings``: every booking of the customer, when the caller
+    knows them all (a customer created in this transaction has only the one it is
+    attached to), so they are not read again.
+    """
+    customer = locked or await repository.get(session, customer_id, lock=True)
     if customer is None:
         raise NotFound("No such customer.")
     zone = ZoneInfo(timezone)
+    if all_bookings is None:
+        all_bookings = await repository.bookings_of(session, customer_id)
     facts = [
         BookingFact(
             booked_on=b.created_at.astimezone(zone).date(),
@@ -73,7 +118,7 @@ async def refresh_analytics(
             amount_paid=b.amount_paid - b.refunded_amount,
             status=BookingStatus(b.status),
         )
-        for b in await repository.bookings_of(session, customer_id)
+        for b in all_bookings
     ]
     figures = analyse(facts, today)
     customer.total_bookings = figures.total_bookings

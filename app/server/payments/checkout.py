@@ -8,32 +8,41 @@ given back at once.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text, update
+from sqlalchemy import Insert, Table, bindparam, func, inspect, literal, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.booking_numbers import new_booking_number
 from app.domain.lifecycle import BookingStatus, PaymentStatus, local_today
 from app.domain.money import format_amount
 from app.domain.pricing import Promo, Quote, application_fee, quote
-from app.server.bookings.events import Actor, record_event
+from app.server.bookings.events import Actor
 from app.server.bookings.service import (
+    NUMBER_ATTEMPTS,
     check_party,
-    insert_with_number,
-    load_session,
     new_booking,
     promo_for,
     seats_left_refusal,
     seats_refusal,
 )
 from app.server.core.db import Database
-from app.server.core.errors import Conflict, Invalid
-from app.server.db.models import Booking, Organization
+from app.server.core.errors import Conflict, Invalid, NotFound
+from app.server.db.models import (
+    Activity,
+    ActivitySession,
+    Booking,
+    BookingEvent,
+    Organization,
+    Venue,
+)
 from app.server.payments import holds
 from app.server.payments.confirmation import attach_customer
 from app.server.payments.stripe_gateway import (
@@ -47,6 +56,24 @@ from app.server.payments.stripe_gateway import (
 STRIPE_MIN_SESSION_SECONDS = 30 * 60 + 60
 SEATS_GONE_SQLSTATE = "BK001"  # raised by the commit trigger of migration 0008
 CUSTOMER = Actor("customer", None, "Customer (online)")
+# Built once (with a bound session id): building a four-table select per checkout costs
+# about as much CPU as running it.
+_SESSION_FOR_HOLD = (
+    select(
+        ActivitySession,
+        Activity,
+        Venue,
+        Organization,
+        func.set_config("app.seats_at_commit", "on", True),
+    )
+    .join(Activity, Activity.id == ActivitySession.activity_id)
+    .join(Venue, Venue.id == Activity.venue_id)
+    .join(Organization, Organization.id == ActivitySession.organization_id)
+    .where(ActivitySession.id == bindparam("session_id"))
+)
+_BOOKING_FIELDS = tuple(
+    attr.key for attr in inspect(Booking).column_attrs if attr.key == attr.columns[0].key
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +201,13 @@ async def reserve_hold(
     now: datetime,
     hold_minutes: int,
 ) -> Hold:
-    """Check the request, take the seats and write the ``pending_payment`` booking."""
-    slot, activity, venue = await load_session(session, req.session_id)
-    organization = await session.get_one(Organization, organization_id)
+    """Check the request, take the seats and write the ``pending_payment`` booking.
+
+    Two statements on the hot path of a popular session: one reads the session with its
+    activity, venue and organization (and asks for the seats to be taken at commit), one
+    writes the booking with its ``created`` event.
+    """
+    slot, activity, venue, organization = await _load_for_hold(session, req.session_id)
     if not activity.active:
         raise Invalid(f"{activity.name} is not open for booking.", code="activity_closed")
     if slot.starts_at <= now:
@@ -212,25 +243,86 @@ async def reserve_hold(
         expires_at=None if free else now + timedelta(minutes=hold_minutes),
         confirmed_at=now if free else None,
         created_at=now,
+        id=uuid.uuid4(),
+        version=1,
     )
-    await insert_with_number(session, booking)
-    await record_event(
-        session,
-        booking,
-        "created",
-        CUSTOMER,
-        to_status=booking.status,
-        message=_created_message(booking, promo),
-        data={"promo_code": promo.code} if promo else {},
-    )
+    await _insert_hold(session, booking, _created_message(booking, promo), promo)
     if free:
+        # The customer is attached at once: that needs the booking as a persistent row.
+        booking = await session.get_one(Booking, booking.id)
         await attach_customer(session, booking, local_today(venue.timezone, now), venue.timezone)
-    # The seats are taken by PostgreSQL as this transaction commits (migration 0008): the
-    # session's row stays locked only inside the commit, so checkouts of one popular
-    # session do not queue behind each other's round trips. See ``seats_gone_refusal``.
-    await session.execute(text("SELECT set_config('app.seats_at_commit', 'on', true)"))
     starts_local = slot.starts_at.astimezone(ZoneInfo(venue.timezone))
     return Hold(booking, organization, activity.name, price, starts_local)
+
+
+async def _load_for_hold(
+    session: AsyncSession, session_id: uuid.UUID
+) -> tuple[ActivitySession, Activity, Venue, Organization]:
+    """The session, its activity, venue and organization, in one statement.
+
+    The same statement asks PostgreSQL to take the seats as this transaction commits
+    (migration 0008): the session's row stays locked only inside the commit, so checkouts
+    of one popular session do not queue behind each other's round trips. A refusal rolls
+    the transaction back, setting and all. See ``seats_gone_refusal``.
+    """
+    row = (await session.execute(_SESSION_FOR_HOLD, {"session_id": session_id})).first()
+    if row is None:
+        raise NotFound("No such session.")
+    return row[0], row[1], row[2], row[3]
+
+
+@functools.cache
+def _hold_statement(fields: tuple[str, ...]) -> Insert:
+    """``INSERT`` a booking with ``fields`` (nothing on a booking-number collision) and,
+    only if it went in, its ``created`` event: one statement, returning the booking's id.
+
+    Built once (Core tables, bound parameters): constructing a 35-column statement per
+    checkout costs more CPU than running it.
+    """
+    bookings, events = cast(Table, Booking.__table__), cast(Table, BookingEvent.__table__)
+    inserted = (
+        insert(bookings)
+        .values({name: bindparam(name, type_=bookings.c[name].type) for name in fields})
+        .on_conflict_do_nothing(index_elements=["organization_id", "booking_number"])
+        .returning(bookings.c.id)
+        .cte("inserted")
+    )
+    event = select(
+        bindparam("organization_id", type_=events.c.organization_id.type),
+        inserted.c.id,
+        literal("created"),
+        literal(CUSTOMER.type),
+        literal(CUSTOMER.name),
+        bindparam("status", type_=events.c.to_status.type),
+        bindparam("event_message", type_=events.c.message.type),
+        bindparam("event_data", type_=events.c.data.type),
+    )
+    columns = ["organization_id", "booking_id", "kind", "actor_type", "actor_name", "to_status"]
+    return (
+        insert(events)
+        .from_select([*columns, "message", "data"], event)
+        .returning(events.c.booking_id)
+    )
+
+
+async def _insert_hold(
+    session: AsyncSession, booking: Booking, message: str, promo: Promo | None
+) -> None:
+    """Write the booking and its event, drawing another number on the (rare) collision.
+
+    ``ON CONFLICT DO NOTHING`` instead of a savepoint per attempt: a collision inserts
+    nothing and the statement is simply sent again with a fresh number.
+    """
+    booking.booking_number = new_booking_number()
+    values = {key: booking.__dict__[key] for key in _BOOKING_FIELDS if key in booking.__dict__}
+    statement = _hold_statement(tuple(values))
+    values["event_message"] = message
+    values["event_data"] = {"promo_code": promo.code} if promo else {}
+    for _ in range(NUMBER_ATTEMPTS):
+        if await session.scalar(statement, values) is not None:
+            return
+        booking.booking_number = values["booking_number"] = new_booking_number()
+    raise Conflict("Could not allocate a booking number; please try again.")  # pragma: no cover
 
 
 def _created_message(booking: Booking, promo: Promo | None) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -23,10 +24,12 @@ from app.domain.money import format_amount
 from app.server.bookings import repository as bookings
 from app.server.bookings.events import Actor, record_event
 from app.server.bookings.service import venue_timezone
+from app.server.customers import repository as customers_repository
 from app.server.customers import service as customers
 from app.server.db.models import (
     ActivitySession,
     Booking,
+    Customer,
     Organization,
     Payment,
     Refund,
@@ -56,16 +59,25 @@ class RetryLater(Exception):
     """The event cannot be applied yet (its payment is not known); the job retries it."""
 
 
+OUTBOX_WRITTEN = "payments.outbox_written"
+"""Key of ``session.info`` set when applying a fact wrote messages into the outbox."""
+PAYMENTS_IN_HAND = "payments.in_hand"
+"""Key of ``session.info``: the payments rows this transaction created or locked, by
+PaymentIntent id."""
+
+
 async def apply_fact(
     session: AsyncSession,
     gateway: StripeGateway | None,
     booking: Booking,
     fact: PaymentFact,
     now: datetime,
+    *,
+    timezone: str | None = None,
 ) -> None:
-    """Bring the booking in line with one fact."""
+    """Bring the booking in line with one fact; ``timezone`` is its venue's, if known."""
     if fact.kind is FactKind.PAID:
-        await _paid(session, gateway, booking, fact, now)
+        await _paid(session, gateway, booking, fact, now, timezone)
     elif fact.kind is FactKind.PROCESSING:
         await _processing(session, booking, fact)
     elif fact.kind is FactKind.FAILED:
@@ -81,7 +93,7 @@ async def apply_fact(
                 now=now,
             )
     elif fact.kind is FactKind.REFUNDED:
-        await _refunded(session, gateway, booking, fact, now)
+        await _refunded(session, gateway, booking, fact, now, timezone)
 
 
 async def attach_customer(
@@ -105,38 +117,64 @@ async def attach_customer(
         await customers.refresh_analytics(session, booking.customer_id, today, timezone)
 
 
-async def _upsert_payment(session: AsyncSession, booking: Booking, fact: PaymentFact) -> Payment:
-    """The payments row of this PaymentIntent, created on first sight."""
+async def _upsert_payment(
+    session: AsyncSession, booking: Booking, fact: PaymentFact
+) -> tuple[Payment, bool]:
+    """The payments row of this PaymentIntent, and whether it is new (written as succeeded).
+
+    First sight is one ``INSERT … RETURNING``; a row already there is read locked, unless
+    this transaction has it already (the second event of one payment, applied with the
+    first).
+    """
     assert fact.payment_intent_id is not None
-    await session.execute(
+    mine: dict[str, Payment] = session.info.setdefault(PAYMENTS_IN_HAND, {})
+    known = mine.get(fact.payment_intent_id)
+    if known is not None:
+        if fact.charge_id and not known.stripe_charge_id:
+            known.stripe_charge_id = fact.charge_id
+        return known, False
+    created = await session.scalar(
         insert(Payment)
         .values(
             organization_id=booking.organization_id,
             booking_id=booking.id,
             provider="stripe",
             method="card",
-            status="pending",
+            status="succeeded",
             amount=fact.amount or booking.total_amount,
             refunded_amount=0,
             currency=(fact.currency or booking.currency).upper(),
             stripe_payment_intent_id=fact.payment_intent_id,
+            stripe_charge_id=fact.charge_id,
         )
         .on_conflict_do_nothing(index_elements=[Payment.stripe_payment_intent_id])
+        .returning(Payment)
     )
+    if created is not None:
+        mine[fact.payment_intent_id] = created
+        return created, True
     payment = await session.scalar(
         select(Payment)
         .where(Payment.stripe_payment_intent_id == fact.payment_intent_id)
         .with_for_update()
     )
     assert payment is not None
+    mine[fact.payment_intent_id] = payment
     if fact.charge_id and not payment.stripe_charge_id:
         payment.stripe_charge_id = fact.charge_id
-    return payment
+    return payment, False
 
 
-async def _settle_money(session: AsyncSession, booking: Booking) -> None:
-    """Set the booking's paid/refunded figures and payment state from its payments."""
-    await ledger.settle_money(session, booking)
+async def _settle_money(session: AsyncSession, booking: Booking, **changes: Any) -> None:
+    """Set ``changes`` and the paid/refunded figures and payment state on the booking.
+
+    What is pending is written first (the ledger sums the payment rows); the booking's
+    changes are set only then, so they go out with its figures in one ``UPDATE``.
+    """
+    await session.flush()
+    _set(booking, changes)
+    with session.no_autoflush:
+        await ledger.settle_money(session, booking)
 
 
 async def _paid(
@@ -145,6 +183,7 @@ async def _paid(
     booking: Booking,
     fact: PaymentFact,
     now: datetime,
+    timezone: str | None = None,
 ) -> Payment:
     """Record a succeeded payment and confirm, revive or refund the booking; the payment."""
     if fact.payment_intent_id is None:
@@ -152,15 +191,22 @@ async def _paid(
         if fact.checkout_session_id and not booking.stripe_checkout_session_id:
             booking.stripe_checkout_session_id = fact.checkout_session_id
         raise RetryLater("The payment's PaymentIntent is not known yet.")
-    payment = await _upsert_payment(session, booking, fact)
-    booking.stripe_payment_intent_id = booking.stripe_payment_intent_id or fact.payment_intent_id
+    payment, new = await _upsert_payment(session, booking, fact)
+    changes: dict[str, Any] = {
+        "stripe_payment_intent_id": booking.stripe_payment_intent_id or fact.payment_intent_id
+    }
     if fact.checkout_session_id:
-        booking.stripe_checkout_session_id = fact.checkout_session_id
-    if payment.status == "succeeded":
+        changes["stripe_checkout_session_id"] = fact.checkout_session_id
+    if payment.status == "succeeded" and not new:
+        _set(booking, changes)
         return payment  # applied before: a repeat of it says nothing new
-    payment.status = "succeeded"
+    if payment.status != "succeeded":
+        payment.status = "succeeded"
     current = BookingStatus(booking.status)
-    timezone = await venue_timezone(session, booking)
+    timezone = timezone or await venue_timezone(session, booking)
+    customer, created = await _find_customer(session, booking)
+    if customer is not None:
+        changes["customer_id"] = customer.id
     amount = format_amount(payment.amount, payment.currency)
     if current is BookingStatus.PENDING_PAYMENT:
         await _confirm(
@@ -171,11 +217,13 @@ async def _paid(
             now,
             "payment",
             f"Paid {amount} online; booking confirmed.",
+            changes,
         )
     elif current in REVIVABLE_BY_LATE_PAYMENT or current is BookingStatus.CANCELLED:
+        _set(booking, changes)
         await _late_payment(session, gateway, booking, payment, current, now)
     else:
-        await _settle_money(session, booking)
+        await _settle_money(session, booking, **changes)
         await record_event(
             session,
             booking,
@@ -184,8 +232,41 @@ async def _paid(
             message=f"Paid {amount} online.",
             data={"payment_intent": payment.stripe_payment_intent_id},
         )
-    await attach_customer(session, booking, local_today(timezone, now), timezone)
+    if customer is not None:
+        await customers.refresh_analytics(
+            session,
+            customer.id,
+            local_today(timezone, now),
+            timezone,
+            locked=customer,
+            all_bookings=[booking] if created else None,
+        )
     return payment
+
+
+def _set(booking: Booking, changes: dict[str, Any]) -> None:
+    for name, value in changes.items():
+        setattr(booking, name, value)
+
+
+async def _find_customer(session: AsyncSession, booking: Booking) -> tuple[Customer | None, bool]:
+    """The booking's customer (found or created from its contact), locked; and whether it
+    was created just now. The caller links it to the booking."""
+    if booking.customer_id is not None:
+        return await customers_repository.get(session, booking.customer_id, lock=True), False
+    if not booking.contact_email:
+        return None, False
+    first, _, last = booking.contact_name.strip().partition(" ")
+    customer, created = await customers.find_or_add(
+        session,
+        booking.organization_id,
+        email=booking.contact_email,
+        first_name=first or booking.contact_email.split("@")[0],
+        last_name=last,
+        phone=booking.contact_phone,
+        created_via="booking_widget",
+    )
+    return customer, created
 
 
 async def _confirm(
@@ -196,11 +277,17 @@ async def _confirm(
     now: datetime,
     kind: str,
     message: str,
+    changes: dict[str, Any] | None = None,
 ) -> None:
-    """Confirm a paid booking, with its money, its timeline row and its messages."""
-    booking.status = BookingStatus.CONFIRMED.value
-    booking.confirmed_at = now
-    await _settle_money(session, booking)
+    """Confirm a paid booking, with its money, its timeline row and its messages;
+    ``changes`` are written to the booking with its new status."""
+    await _settle_money(
+        session,
+        booking,
+        **(changes or {}),
+        status=BookingStatus.CONFIRMED.value,
+        confirmed_at=now,
+    )
     await record_event(
         session,
         booking,
@@ -215,6 +302,7 @@ async def _confirm(
     cause = f"payment:{payment.id}"
     for template in (BOOKING_CONFIRMATION, ADMIN_NEW_BOOKING):
         await queue_booking_messages(session, booking, template, cause=cause, now=now)
+    session.info[OUTBOX_WRITTEN] = True
 
 
 async def _late_payment(
@@ -357,6 +445,7 @@ async def _refunded(
     booking: Booking,
     fact: PaymentFact,
     now: datetime,
+    timezone: str | None = None,
 ) -> None:
     """Refunds made by us or in the Stripe dashboard: amounts, rows and payment state."""
     payment = None
@@ -370,7 +459,7 @@ async def _refunded(
         if fact.amount is None or fact.payment_intent_id is None:
             raise RetryLater("The refunded payment is not recorded yet.")
         # A refunded charge was paid: record the payment first, whatever came before.
-        payment = await _paid(session, gateway, booking, fact, now)
+        payment = await _paid(session, gateway, booking, fact, now, timezone)
     before = payment.refunded_amount
     external = False
     for refund in fact.refunds:
@@ -400,7 +489,7 @@ async def _refunded(
             data={"payment_intent": payment.stripe_payment_intent_id},
         )
     if booking.customer_id:
-        timezone = await venue_timezone(session, booking)
+        timezone = timezone or await venue_timezone(session, booking)
         await customers.refresh_analytics(
             session, booking.customer_id, local_today(timezone, now), timezone
         )

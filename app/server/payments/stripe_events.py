@@ -1,48 +1,190 @@
 """Stripe webhook events: stored first, processed by a job, exactly once in effect.
 
-The webhook only verifies and stores (``ON CONFLICT DO NOTHING`` on the event id), so
-Stripe gets its 2xx at once. Processing locks the event row and the booking in one tenant
-transaction and marks the event processed in that same transaction: a retry after a crash
-repeats nothing that committed, and a duplicate finds the event already processed.
+The webhook only verifies and stores (``ON CONFLICT DO NOTHING`` on the event id) with
+the job that will process it, in one transaction, so Stripe gets its 2xx at once and no
+stored event lacks its job. Concurrent deliveries share that transaction (``EventInbox``).
+Processing locks the event row and the booking in one transaction and marks the event
+processed in that same transaction: a retry after a crash repeats nothing that committed,
+and a duplicate finds the event already processed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.server.bookings import repository as bookings
-from app.server.core.db import Database
-from app.server.db.models import StripeEvent
-from app.server.payments.confirmation import RetryLater, apply_fact
+from app.server.core.db import Database, set_organization
+from app.server.db.models import Booking, StripeEvent, Venue
+from app.server.payments.confirmation import OUTBOX_WRITTEN, RetryLater, apply_fact
 from app.server.payments.facts import HANDLED_EVENTS, PaymentFact, fact_of
 from app.server.payments.stripe_gateway import StripeGateway
 
 log = logging.getLogger(__name__)
 
+_EVENTS = cast(Table, StripeEvent.__table__)
+# Built once: the statements every event runs (building one costs as much as running it).
+_LOCKED_EVENT = (
+    select(_EVENTS.c.type, _EVENTS.c.payload, _EVENTS.c.processed_at)
+    .where(_EVENTS.c.id == bindparam("event_id"))
+    .with_for_update()
+)
+_LOCKED_BOOKING = (
+    select(Booking, Venue.timezone)
+    .join(Venue, Venue.id == Booking.venue_id)
+    .where(Booking.id == bindparam("booking_id"))
+    .with_for_update(of=Booking)
+)
+_MARK = (
+    update(_EVENTS)
+    .where(_EVENTS.c.id.in_(bindparam("event_ids", expanding=True)))
+    .values(
+        processed_at=bindparam("now"),
+        organization_id=bindparam("organization_id"),
+        attempts=_EVENTS.c.attempts + bindparam("attempt"),
+        last_error=bindparam("note"),
+    )
+)
+"""Marks events done: applied (``note`` None, an attempt counted) or ignored."""
+
+
+QueueProcessing = Callable[[AsyncSession, list[list[str]]], Awaitable[None]]
+"""Queues the processing of stored events inside the caller's transaction, given as
+groups of event ids (events about one booking are processed together)."""
+
+INBOX_BATCH = 100
+
+
+def _row(event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": event["id"],
+        "type": event["type"],
+        "account": event.get("account"),
+        "payload": event,
+        "stripe_created_at": datetime.fromtimestamp(int(event["created"]), UTC),
+        "attempts": 0,
+    }
+
+
+async def store_events(
+    db: Database, events: list[dict[str, Any]], queue_processing: QueueProcessing
+) -> set[str]:
+    """Keep verified events and queue the processing of the new ones, in one transaction;
+    the ids stored now (the others were already there: redeliveries)."""
+    async with db.system() as session:
+        stored = await session.scalars(
+            insert(StripeEvent)
+            .values([_row(event) for event in events])
+            .on_conflict_do_nothing(index_elements=[StripeEvent.id])
+            .returning(StripeEvent.id)
+        )
+        new = set(stored.all())
+        if new:
+            groups = about_one_booking([event for event in events if event["id"] in new])
+            await queue_processing(session, groups)
+    return new
+
+
+def about_one_booking(events: list[dict[str, Any]]) -> list[list[str]]:
+    """The ids of ``events`` in groups: those that name the same booking together, in
+    order (the two events of a paid checkout), every other one alone."""
+    groups: dict[str, list[str]] = {}
+    for event in events:
+        booking_id = _named_booking(event)
+        key = f"booking:{booking_id}" if booking_id else f"event:{event['id']}"
+        groups.setdefault(key, []).append(event["id"])
+    return list(groups.values())
+
+
+def _named_booking(event: dict[str, Any]) -> uuid.UUID | None:
+    """The booking an event names in its own payload, if it is a fact we act on."""
+    try:
+        fact = fact_of(event) if is_handled(event["type"]) else None
+    except (KeyError, TypeError, ValueError):
+        return None  # an odd payload is processed alone, and refused there
+    return fact.booking_id if fact else None
+
 
 async def store_event(db: Database, event: dict[str, Any]) -> bool:
-    """Keep a verified event; False when it was already stored (a redelivery)."""
+    """Keep a verified event (its processing is queued by the caller); False when it was
+    already stored (a redelivery)."""
     async with db.anonymous() as session:
         stored = await session.scalar(
             insert(StripeEvent)
-            .values(
-                id=event["id"],
-                type=event["type"],
-                account=event.get("account"),
-                payload=event,
-                stripe_created_at=datetime.fromtimestamp(int(event["created"]), UTC),
-                attempts=0,
-            )
+            .values(_row(event))
             .on_conflict_do_nothing(index_elements=[StripeEvent.id])
             .returning(StripeEvent.id)
         )
     return stored is not None
+
+
+class EventInbox:
+    """Stores the events of concurrent webhook deliveries in shared transactions.
+
+    A delivery waits for the transaction that stores its event with its job; while one
+    transaction commits, the deliveries arriving meanwhile gather for the next. Each
+    commit is a WAL flush and, as the job queue notifies its workers, a turn of the
+    server-wide NOTIFY lock, so sharing it is what lets the webhook keep up with a burst.
+    Should a shared transaction fail, its events are stored one by one, so one bad event
+    fails only its own delivery (Stripe sends it again).
+    """
+
+    def __init__(self, db: Database, queue_processing: QueueProcessing) -> None:
+        self._db = db
+        self._queue_processing = queue_processing
+        self._waiting: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def put(self, event: dict[str, Any]) -> bool:
+        """Store a verified event with its job; False when it was already stored."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((event, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        return await done
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:INBOX_BATCH], self._waiting[INBOX_BATCH:]
+            try:
+                await self._store(batch)
+            except Exception:
+                if len(batch) == 1:
+                    continue  # its delivery has the error
+                log.warning("storing %d events together failed; one by one", len(batch))
+                for one in batch:
+                    with contextlib.suppress(Exception):  # each delivery has its own error
+                        await self._store([one])
+
+    async def _store(self, batch: list[tuple[dict[str, Any], asyncio.Future[bool]]]) -> None:
+        unique = list({event["id"]: event for event, _ in reversed(batch)}.values())
+        try:
+            stored = await store_events(self._db, unique, self._queue_processing)
+        except Exception as exc:
+            if len(batch) == 1:
+                _settle(batch[0][1], exc)
+            raise
+        for event, done in batch:
+            _settle(done, event["id"] in stored)
+            stored.discard(event["id"])  # a second copy in the same batch is a redelivery
+
+
+def _settle(done: asyncio.Future[bool], outcome: bool | Exception) -> None:
+    if done.done():  # the delivery gave up waiting
+        return
+    if isinstance(outcome, Exception):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome)
 
 
 def is_handled(event_type: str) -> bool:
@@ -50,77 +192,175 @@ def is_handled(event_type: str) -> bool:
     return event_type in HANDLED_EVENTS
 
 
-async def _locate(
-    db: Database, gateway: StripeGateway | None, fact: PaymentFact, event: dict[str, Any]
-) -> tuple[uuid.UUID, uuid.UUID] | None:
-    """(organization, booking) the fact is about, or None when it is not one of ours."""
-    async with db.anonymous() as session:
-        if fact.booking_id is not None:
-            row = (
-                await session.execute(
-                    text("SELECT organization_id, id FROM app_booking_owner(:id)"),
-                    {"id": fact.booking_id},
-                )
-            ).first()
-            if row is not None:
-                return row[0], row[1]
-        for ref in fact.stripe_refs:
-            row = (
-                await session.execute(
-                    text("SELECT organization_id, booking_id FROM app_booking_by_stripe_ref(:r)"),
-                    {"r": ref},
-                )
-            ).first()
-            if row is not None:
-                return row[0], row[1]
-    if fact.payment_intent_id and fact.booking_id is None:
-        if gateway is None:
-            raise RetryLater("The payment is not linked to a booking yet.")
-        intent = await gateway.retrieve_payment_intent(fact.payment_intent_id, event.get("account"))
-        booking_id = (intent["metadata"] or {}).get("booking_id")
-        if booking_id:
-            return await _locate(db, None, PaymentFact(fact.kind, uuid.UUID(booking_id)), event)
-    return None
+@dataclass(frozen=True, slots=True)
+class _AskStripe:
+    """The event names a PaymentIntent we cannot place: Stripe knows its booking."""
+
+    payment_intent_id: str
+    account: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _StripeSaid:
+    """The booking Stripe's PaymentIntent names in its metadata (None: none)."""
+
+    booking_id: uuid.UUID | None
 
 
 async def process_event(
     db: Database, gateway: StripeGateway | None, event_id: str, now: datetime | None = None
 ) -> str:
-    """Apply one stored event; returns what happened ("applied", "ignored", "duplicate")."""
+    """Apply one stored event; returns what happened: "applied", "applied_with_messages"
+    (and it wrote messages into the outbox), "ignored" or "duplicate"."""
     now = now or datetime.now(UTC)
-    async with db.system() as session:
-        stored = await session.get(StripeEvent, event_id)
-    if stored is None:
-        return "ignored"
-    if stored.processed_at is not None:
-        return "duplicate"
-    fact = fact_of(stored.payload) if is_handled(stored.type) else None
-    target = await _locate(db, gateway, fact, stored.payload) if fact else None
-    if fact is None or target is None:
-        await _mark(db, event_id, None, "not about a booking of this service")
-        return "ignored"
-    organization_id, booking_id = target
-    async with db.tenant(organization_id) as session:
-        locked = await session.scalar(
-            select(StripeEvent.processed_at).where(StripeEvent.id == event_id).with_for_update()
-        )
-        if locked is not None:
+    outcome = await _apply_stored(db, gateway, event_id, now)
+    if not isinstance(outcome, _AskStripe):
+        return outcome
+    if gateway is None:
+        raise RetryLater("The payment is not linked to a booking yet.")
+    intent = await gateway.retrieve_payment_intent(outcome.payment_intent_id, outcome.account)
+    raw = (intent["metadata"] or {}).get("booking_id")
+    said = _StripeSaid(uuid.UUID(raw) if raw else None)
+    found = await _apply_stored(db, gateway, event_id, now, said)
+    assert not isinstance(found, _AskStripe)
+    return found
+
+
+async def _apply_stored(
+    db: Database,
+    gateway: StripeGateway | None,
+    event_id: str,
+    now: datetime,
+    stripe_said: _StripeSaid | None = None,
+) -> str | _AskStripe:
+    """Lock the event, find its booking, lock that and apply the fact: one transaction.
+
+    It starts with no organization (the event is not a tenant row) and is scoped to the
+    booking's organization by ``set_organization`` as soon as that is known, before any
+    tenant row is read. ``stripe_said``: what Stripe told of the event's PaymentIntent,
+    on the second try.
+    """
+    async with db.anonymous() as session:
+        stored = (await session.execute(_LOCKED_EVENT, {"event_id": event_id})).first()
+        if stored is None:
+            return "ignored"
+        if stored.processed_at is not None:
             return "duplicate"
-        booking = await bookings.get(session, booking_id, lock=True)
-        if booking is None:  # pragma: no cover - located above under the same organization
+        fact = fact_of(stored.payload) if is_handled(stored.type) else None
+        target = await _locate(session, fact, stripe_said) if fact else None
+        if fact is None or target is None:
+            if fact and fact.payment_intent_id and fact.booking_id is None and stripe_said is None:
+                return _AskStripe(fact.payment_intent_id, stored.payload.get("account"))
+            await _mark(session, [event_id], now, None, "not about a booking of this service")
+            return "ignored"
+        organization_id, booking_id = target
+        await set_organization(session, organization_id)
+        row = (await session.execute(_LOCKED_BOOKING, {"booking_id": booking_id})).first()
+        if row is None:  # pragma: no cover - located above under the same organization
             raise RetryLater("The booking is not visible yet.")
-        await apply_fact(session, gateway, booking, fact, now)
-        await session.execute(
-            update(StripeEvent)
-            .where(StripeEvent.id == event_id)
-            .values(
-                processed_at=now,
-                organization_id=organization_id,
-                attempts=StripeEvent.attempts + 1,
-                last_error=None,
+        booking, timezone = row
+        await apply_fact(session, gateway, booking, fact, now, timezone=timezone)
+        await _mark(session, [event_id], now, organization_id)
+        return "applied_with_messages" if session.info.get(OUTBOX_WRITTEN) else "applied"
+
+
+async def _locate(
+    session: AsyncSession, fact: PaymentFact, stripe_said: _StripeSaid | None
+) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(organization, booking) the fact is about, or None when it is not one of ours."""
+    booking_id = fact.booking_id if stripe_said is None else stripe_said.booking_id
+    if booking_id is not None:
+        row = (
+            await session.execute(
+                text("SELECT organization_id, id FROM app_booking_owner(:id)"), {"id": booking_id}
             )
-        )
-    return "applied"
+        ).first()
+        if row is not None:
+            return row[0], row[1]
+    if stripe_said is not None:
+        return None
+    for ref in fact.stripe_refs:
+        row = (
+            await session.execute(
+                text("SELECT organization_id, booking_id FROM app_booking_by_stripe_ref(:r)"),
+                {"r": ref},
+            )
+        ).first()
+        if row is not None:
+            return row[0], row[1]
+    return None
+
+
+async def _mark(
+    session: AsyncSession,
+    event_ids: list[str],
+    now: datetime,
+    organization_id: uuid.UUID | None,
+    note: str | None = None,
+) -> None:
+    """The events are done: applied (``note`` None) or ignored for the reason in ``note``."""
+    await session.execute(
+        _MARK,
+        {
+            "event_ids": event_ids,
+            "now": now,
+            "organization_id": organization_id,
+            "attempt": 0 if note else 1,
+            "note": note,
+        },
+    )
+
+
+async def process_together(
+    db: Database, gateway: StripeGateway | None, event_ids: list[str], now: datetime | None = None
+) -> list[str] | None:
+    """Apply stored events that name one booking in one transaction (the booking is found,
+    locked and written once); what happened to each, in order. None when they cannot go
+    together (not all about one booking of ours, or one of them fails): nothing is
+    written then, and the caller processes them one by one.
+    """
+    now = now or datetime.now(UTC)
+    try:
+        return await _apply_together(db, gateway, event_ids, now)
+    except Exception:
+        log.info("events %s are processed one by one", event_ids, exc_info=True)
+        return None
+
+
+async def _apply_together(
+    db: Database, gateway: StripeGateway | None, event_ids: list[str], now: datetime
+) -> list[str] | None:
+    async with db.anonymous() as session:
+        rows = (
+            await session.execute(
+                select(StripeEvent.id, StripeEvent.type, StripeEvent.payload)
+                .where(StripeEvent.id.in_(event_ids), StripeEvent.processed_at.is_(None))
+                .order_by(StripeEvent.received_at, StripeEvent.id)
+                .with_for_update()
+            )
+        ).all()
+        facts = [fact_of(r.payload) if is_handled(r.type) else None for r in rows]
+        named = {f.booking_id if f else None for f in facts}
+        if not rows or len(named) != 1 or None in named:
+            return None
+        first = facts[0]
+        assert first is not None
+        target = await _locate(session, first, None)
+        if target is None:
+            return None
+        organization_id, booking_id = target
+        await set_organization(session, organization_id)
+        row = (await session.execute(_LOCKED_BOOKING, {"booking_id": booking_id})).first()
+        if row is None:  # pragma: no cover - located above under the same organization
+            return None
+        booking, timezone = row
+        for fact in facts:
+            assert fact is not None
+            await apply_fact(session, gateway, booking, fact, now, timezone=timezone)
+        await _mark(session, [r.id for r in rows], now, organization_id)
+        applied = "applied_with_messages" if session.info.get(OUTBOX_WRITTEN) else "applied"
+    done = {r.id for r in rows}
+    return [applied if i in done else "duplicate" for i in event_ids]
 
 
 async def record_failure(db: Database, event_id: str, error: BaseException) -> None:
@@ -130,15 +370,6 @@ async def record_failure(db: Database, event_id: str, error: BaseException) -> N
             update(StripeEvent)
             .where(StripeEvent.id == event_id)
             .values(attempts=StripeEvent.attempts + 1, last_error=str(error)[:2000])
-        )
-
-
-async def _mark(db: Database, event_id: str, org: uuid.UUID | None, note: str) -> None:
-    async with db.system() as session:
-        await session.execute(
-            update(StripeEvent)
-            .where(StripeEvent.id == event_id, StripeEvent.processed_at.is_(None))
-            .values(processed_at=datetime.now(UTC), organization_id=org, last_error=note)
         )
 
 
