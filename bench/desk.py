@@ -1,12 +1,14 @@
-"""The desk's Bookings page with 100,000 bookings and 50,000 customers, over the API.
+"""The desk's Bookings page with 100,000 bookings and 50,000 customers, over its cache.
 
 A scratch database is seeded with ``app.server.seed_demo`` (in a child process) and served
-by ``bookingtms server`` (another process), so the figures are the desk's alone. The real
-main window is then opened offscreen, signed in as the demo manager, and measured:
+by ``bookingtms server`` (another process), so the figures are the desk's alone. The desk's
+cache (a fresh SQLite file) is filled through the sync feed first, as on a desk's first
+start; the real main window is then opened offscreen, signed in as the demo manager, and
+measured:
 
 - first paint: the window created → the first page of rows painted in the table;
-- search: a search sent → the table's rows replaced, over all dates (p50/p95/max; typing
-  adds the 150 ms pause the search field waits for before sending);
+- search: a search sent → the table's rows replaced, over all dates, answered from the
+  local cache (p50/p95/max; typing adds the pause the search field waits for first);
 - scrolling the whole table: every page fetched as the view reaches the bottom, with the
   worst stall of the GUI loop (how late a 5 ms timer fired) while doing so;
 - memory: resident set size before the window opened and after the scroll.
@@ -23,6 +25,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -136,7 +139,7 @@ async def until(condition: Callable[[], Any]) -> None:
             await asyncio.sleep(0.001)
 
 
-async def measure(base: str, password: str, searches: int) -> list[Row]:
+async def measure(base: str, password: str, searches: int, work: Path) -> list[Row]:
     from PySide6.QtCore import QEvent, QObject, QSettings, Qt
     from PySide6.QtTest import QTest
 
@@ -165,13 +168,18 @@ async def measure(base: str, password: str, searches: int) -> list[Row]:
     client = ApiClient(base)
     identity, _ = await sign_in(client, DEMO_MANAGER, password)
     errors: list[BaseException] = []
-    settings = DeskSettings(QSettings(str(Path(os.devnull)), QSettings.Format.IniFormat))
+    # A settings file of its own: QSettings saves by replacing its file.
+    settings = DeskSettings(QSettings(str(work / "desk.ini"), QSettings.Format.IniFormat))
+    services = DeskServices.over(client, identity, data_dir=work)
+    services.start(loop)
+    synced_from = time.perf_counter()
+    if not await services.sync.pull_now(GIVE_UP_SECONDS):
+        raise RuntimeError("the first sync did not finish")
+    first_sync = time.perf_counter() - synced_from
     rss_before = rss_mb()
 
     started = time.perf_counter()
-    window = MainWindow(
-        DeskServices.over(client, identity), settings, TaskRunner(loop, errors.append)
-    )
+    window = MainWindow(services, settings, TaskRunner(loop, errors.append))
     window.runner.on_error = errors.append  # fail the bench rather than show a banner
     page = window.pages["bookings"]
     watch = PaintWatch(lambda: page.model.rowCount() > 0)
@@ -232,19 +240,19 @@ async def measure(base: str, password: str, searches: int) -> list[Row]:
     page.table.viewport().removeEventFilter(watch)
     window.close()
     window.deleteLater()
-    await client.aclose()
+    await services.aclose()
     await asyncio.sleep(0.05)  # lets Qt delete the window before Python's teardown
     if errors:
         raise RuntimeError(f"the desk reported: {errors[0]}")
 
     return [
+        ("first sync of the cache through the feed (s)", f"{first_sync:.1f}"),
         ("first paint of the Bookings page (ms)", ms(first_paint)),
         ("  rows in the first page (today)", f"{today_rows:,}"),
         ("", ""),
         (f"search → rows updated, {searches} searches, p50 (ms)", ms(percentile(latencies, 50))),
-        ("search → rows updated, p95 (ms)", ms(percentile(latencies, 95))),
+        ("search → rows updated, p95 (ms) (target ≤ 30)", ms(percentile(latencies, 95))),
         ("search → rows updated, max (ms)", ms(max(latencies))),
-        ("  plus the typing pause before a search is sent (ms)", "150.0"),
         ("", ""),
         ("scroll the whole table: rows", f"{total_rows:,}"),
         ("scroll the whole table: pages fetched", f"{len(pages):,}"),
@@ -253,7 +261,7 @@ async def measure(base: str, password: str, searches: int) -> list[Row]:
         ("  worst GUI stall while scrolling (ms)", ms(worst_stall)),
         (f"  pages later than {STUCK_SECONDS} s", str(stuck)),
         ("", ""),
-        ("RSS before the window (MiB)", f"{rss_before:.0f}"),
+        ("RSS with the cache synced, before the window (MiB)", f"{rss_before:.0f}"),
         ("RSS after scrolling everything (MiB)", f"{rss_after:.0f}"),
     ]
 
@@ -267,20 +275,19 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     quiet_logs()
 
-    import qasync
-    from app.ui.compat import guard_singletons
     from PySide6.QtWidgets import QApplication
+
+    from app.ui.main import qt_event_loop
 
     with scratch_database("desk") as url:
         with multiprocessing.get_context("spawn").Pool(1) as pool:
             password = pool.apply(seed, (url, args.customers, args.bookings))
         service, base = start_service(url)
         try:
-            app = QApplication.instance() or QApplication(sys.argv[:1])
-            app.setQuitOnLastWindowClosed(False)
-            guard_singletons()
-            loop = qasync.QEventLoop(app)
-            rows = loop.run_until_complete(measure(base, password, args.searches))
+            loop = qt_event_loop()
+            QApplication.setQuitOnLastWindowClosed(False)  # the bench closes its window
+            with tempfile.TemporaryDirectory(prefix="bench-desk-") as work:
+                rows = loop.run_until_complete(measure(base, password, args.searches, Path(work)))
             loop.close()
         finally:
             service.terminate()
@@ -289,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             except subprocess.TimeoutExpired:
                 service.kill()
     print_table(
-        f"Desk, Bookings page over the API ({args.bookings:,} bookings, "
+        f"Desk, Bookings page over its cache ({args.bookings:,} bookings, "
         f"{args.customers:,} customers; {machine()})",
         rows,
     )

@@ -15,6 +15,8 @@ import uvicorn
 from app.server.core.app import create_app
 from app.server.core.settings import Settings
 
+STREAMS_CUT_AFTER_SECONDS = 2
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nobody listens on right now."""
@@ -37,6 +39,9 @@ def service_in_thread(
             port=port,
             log_level="warning",
             lifespan="on",
+            # Desks' event streams never end by themselves; outside the main thread
+            # sse-starlette cannot see the shutdown, so they are cut after this long.
+            timeout_graceful_shutdown=STREAMS_CUT_AFTER_SECONDS,
         )
     )
     thread = threading.Thread(target=server.run, name="bookingtms-service", daemon=True)

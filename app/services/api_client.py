@@ -94,6 +94,11 @@ class ApiClient:
         """Call ``listener(online)`` whenever reachability of the service changes."""
         self._listeners.append(listener)
 
+    def set_online(self, online: bool) -> None:
+        """Note whether the service is reachable, as something else found out (the sync
+        engine's stream, say); listeners hear of a change."""
+        self._set_online(online)
+
     def _set_online(self, online: bool) -> None:
         if online != self.online:
             self.online = online

@@ -22,6 +22,7 @@ class Identity:
     organization_slug: str
     currency: str
     timezone: str
+    organization_id: uuid.UUID
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Identity:
@@ -35,6 +36,7 @@ class Identity:
             organization_slug=org["slug"],
             currency=org["currency"],
             timezone=org["timezone"],
+            organization_id=uuid.UUID(org["id"]),
         )
 
 

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from app.domain.lifecycle import Action, BookingStatus, PaymentStatus
-from app.services.api_client import ApiClient
+from sqlalchemy import Connection
+
+from app.domain.checkin import BookingAtDoor, CheckInResult, decide
+from app.domain.lifecycle import Action, BookingStatus, PaymentStatus, local_today
+from app.domain.segmentation import COUNTED_STATUSES
+from app.services.api_client import ApiClient, ApiError, ServiceUnavailable
+from app.services.auth import Identity
+from app.sync import actions as local_actions
+from app.sync import queries
+from app.sync.engine import SyncEngine
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
+MAX_NOTE = 2000
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -292,23 +303,77 @@ _ACTION_PATHS = {
     Action.COMPLETE: "complete",
     Action.CANCEL: "cancel",
 }
+# Applied to the cache at once and queued for the service (they work offline).
+QUEUED_ACTIONS: dict[Action, str] = {
+    Action.CHECK_IN: "check_in",
+    Action.UNDO_CHECK_IN: "undo_check_in",
+    Action.NO_SHOW: "no_show",
+}
+# A change made over the API is waited for in the cache this long at most.
+READ_YOUR_WRITE_SECONDS = 5.0
+
+
+class ActionRefused(ApiError):
+    """The desk's own rules refuse an action (the same sentence the service would say)."""
+
+
+def encode_cursor(row: dict[str, Any]) -> str:
+    return f"{row['booking_date']}|{row['start_time']}|{row['id']}"
+
+
+def decode_cursor(cursor: str) -> queries.Cursor:
+    day, start, booking_id = cursor.split("|")
+    return day, start, booking_id
+
+
+def detail_from_cache(row: dict[str, Any], timezone: str) -> BookingDetail:
+    """A cached booking as the detail panel shows it (the timeline and money movements
+    are the service's: empty here)."""
+    zone = row["timezone"] or timezone
+    starts_at, ends_at = row["starts_at"], row["ends_at"]
+    if not starts_at:
+        tz = ZoneInfo(zone)
+        day = date.fromisoformat(row["booking_date"])
+        starts_at = datetime.combine(day, time.fromisoformat(row["start_time"]), tz).isoformat()
+        ends_at = datetime.combine(day, time.fromisoformat(row["end_time"]), tz).isoformat()
+    return BookingDetail.from_json(
+        {**row, "timezone": zone, "starts_at": starts_at, "ends_at": ends_at,
+         "events": [], "payments": [], "refunds": []}
+    )  # fmt: skip
+
+
+# What a local change sets on a booking; the rest of the service's detail stays.
+_LOCAL_FIELDS = ("status", "checked_in_at", "guests_arrived", "notes")
 
 
 class BookingsService:
-    """Bookings use cases over the API."""
+    """Bookings use cases: lists, stats and the door from the cache; lifecycle actions
+    queued through it; bookings taken, cancelled and completed over the API."""
 
-    def __init__(self, client: ApiClient) -> None:
+    def __init__(self, client: ApiClient, sync: SyncEngine, identity: Identity) -> None:
         self._client = client
+        self._sync = sync
+        self._identity = identity
 
     async def page(
         self, filters: BookingFilter, cursor: str | None = None, limit: int = PAGE_SIZE
     ) -> BookingPage:
         """One page of bookings matching ``filters``, in date and time order."""
-        params = {**filters.params(), "cursor": cursor, "limit": limit}
-        data = await self._client.get("/bookings", params)
+        query = queries.BookingQuery(
+            date_from=filters.date_from,
+            date_to=filters.date_to,
+            statuses=tuple(s.value for s in filters.statuses),
+            activity_id=str(filters.activity_id) if filters.activity_id else None,
+            q=filters.q,
+        )
+        after = decode_cursor(cursor) if cursor else None
+        rows = await self._sync.read(
+            lambda conn: queries.bookings(conn, query, after=after, limit=limit + 1)
+        )
+        more = len(rows) > limit
         return BookingPage(
-            items=[BookingRow.from_json(item) for item in data["items"]],
-            next_cursor=data["next_cursor"],
+            items=[BookingRow.from_json(r) for r in rows[:limit]],
+            next_cursor=encode_cursor(rows[limit - 1]) if more else None,
         )
 
     async def all(self, filters: BookingFilter) -> list[BookingRow]:
@@ -322,21 +387,67 @@ class BookingsService:
                 return rows
             cursor = page.next_cursor
 
-    async def stats(self) -> BookingStats:
-        """Today's and this week's bookings, and this week's revenue."""
-        data = await self._client.get("/bookings/stats")
-        return BookingStats(
-            today=data["today"],
-            this_week=data["this_week"],
-            revenue=data["revenue"],
-            currency=data["currency"],
-            revenue_from=date.fromisoformat(data["revenue_from"]),
-            revenue_to=date.fromisoformat(data["revenue_to"]),
+    async def rows(
+        self, ids: Iterable[uuid.UUID | str], filters: BookingFilter | None = None
+    ) -> list[BookingRow]:
+        """The cached list rows of these bookings (only those matching ``filters``)."""
+        f = filters or BookingFilter()
+        query = queries.BookingQuery(
+            date_from=f.date_from,
+            date_to=f.date_to,
+            statuses=tuple(s.value for s in f.statuses),
+            activity_id=str(f.activity_id) if f.activity_id else None,
+            q=f.q,
+            ids=tuple(str(i) for i in ids),
         )
+        found = await self._sync.read(
+            lambda conn: queries.bookings(conn, query, limit=len(query.ids or ()) + 1)
+        )
+        return [BookingRow.from_json(r) for r in found]
+
+    async def stats(self) -> BookingStats:
+        """Today's and this week's bookings (real visits), and this week's revenue."""
+        today = local_today(self._identity.timezone)
+        week_start = today - timedelta(days=today.weekday())
+        week_end = week_start + timedelta(days=6)
+        live = tuple(s.value for s in COUNTED_STATUSES)
+
+        def figures(conn: Connection) -> BookingStats:
+            return BookingStats(
+                today=queries.count_between(conn, today, today, live),
+                this_week=queries.count_between(conn, week_start, week_end, live),
+                revenue=queries.revenue_between(conn, week_start, week_end),
+                currency=self._identity.currency,
+                revenue_from=week_start,
+                revenue_to=week_end,
+            )
+
+        return await self._sync.read(figures)
+
+    async def cached(self, booking_id: uuid.UUID) -> BookingDetail | None:
+        """The booking as this desk has it (with its local changes), if cached."""
+        row = await self._sync.read(lambda conn: queries.booking(conn, str(booking_id)))
+        return detail_from_cache(row, self._identity.timezone) if row else None
 
     async def get(self, booking_id: uuid.UUID) -> BookingDetail:
-        """One booking with its timeline, payments and refunds."""
-        return BookingDetail.from_json(await self._client.get(f"/bookings/{booking_id}"))
+        """One booking with its timeline, payments and refunds (from the service when it
+        answers, with this desk's unsent changes on top; else as cached)."""
+        local = await self.cached(booking_id)
+        if local is not None and self._sync.status.online is False:
+            return local
+        try:
+            served = BookingDetail.from_json(await self._client.get(f"/bookings/{booking_id}"))
+        except ServiceUnavailable:
+            if local is None:
+                raise
+            return local
+        if local is not None and await self._sync.read(
+            lambda conn: (
+                local_actions.booking_row(conn, str(booking_id), "booking_shadows") is not None
+            )
+        ):
+            served = replace(served, **{f: getattr(local, f) for f in _LOCAL_FIELDS})
+        return served
 
     async def activities(self) -> list[Activity]:
         """The organization's active activities."""
@@ -351,20 +462,18 @@ class BookingsService:
                 child_price=a["child_price"],
                 min_adults=a["min_adults"],
             )
-            for a in await self._client.get("/activities")
+            for a in await self._sync.read(queries.activities)
         ]
 
     async def sessions(
         self, first: date, last: date, activity_id: uuid.UUID | None = None
     ) -> list[SessionSlot]:
         """Sessions starting on venue dates ``first`` to ``last`` inclusive."""
-        data = await self._client.get(
-            "/sessions",
-            {
-                "from": first.isoformat(),
-                "to": last.isoformat(),
-                "activity_id": str(activity_id) if activity_id else None,
-            },
+        timezone = self._identity.timezone
+        rows = await self._sync.read(
+            lambda conn: queries.sessions(
+                conn, first, last, timezone, str(activity_id) if activity_id else None
+            )
         )
         return [
             SessionSlot(
@@ -374,17 +483,22 @@ class BookingsService:
                 ends_at=datetime.fromisoformat(s["ends_at"]),
                 capacity=s["capacity"],
                 reserved=s["reserved"],
-                remaining=s["remaining"],
+                remaining=s["capacity"] - s["reserved"],
                 status=s["status"],
             )
-            for s in data
+            for s in rows
         ]
+
+    async def _caught_up(self) -> None:
+        # What this desk just did over the API shows in the lists at once.
+        await self._sync.pull_now(READ_YOUR_WRITE_SECONDS)
 
     async def create(self, booking: NewBooking) -> BookingDetail:
         """Take a desk booking: seats reserved, confirmed, payment to be taken."""
         data = await self._client.post(
             "/bookings", booking.body(), idempotency_key=booking.idempotency_key
         )
+        await self._caught_up()
         return BookingDetail.from_json(data)
 
     async def perform(
@@ -396,7 +510,13 @@ class BookingsService:
         override_unpaid: bool = False,
         guests_arrived: int | None = None,
     ) -> BookingDetail:
-        """Move the booking through its lifecycle; the service has the last word."""
+        """Move the booking through its lifecycle. Check-in, undo and no-show apply to the
+        cache at once and are queued for the service (they work offline); the others need
+        the service, which has the last word."""
+        if action in QUEUED_ACTIONS:
+            local = await self.cached(booking_id)
+            if local is not None:
+                return await self._queue(action, local, override_unpaid, guests_arrived)
         body: dict[str, Any] | None = None
         if action is Action.CANCEL:
             body = {"reason": reason or ""}
@@ -407,11 +527,81 @@ class BookingsService:
             body,
             idempotency_key=str(uuid.uuid4()),
         )
+        await self._caught_up()
         return BookingDetail.from_json(data)
 
+    async def _queue(
+        self,
+        action: Action,
+        booking: BookingDetail,
+        override_unpaid: bool,
+        guests_arrived: int | None,
+    ) -> BookingDetail:
+        # Imported here: booking_actions builds on this module's BookingRow.
+        from app.services.booking_actions import action_state
+
+        identity, now = self._identity, datetime.now(UTC)
+        state = action_state(action, booking, identity.role, identity.timezone, now)
+        if not state.enabled:
+            raise ActionRefused(state.reason, code="refused")
+        if action is Action.CHECK_IN:
+            answer = decide(
+                BookingAtDoor(
+                    booking_number=booking.booking_number,
+                    status=booking.status,
+                    booking_date=booking.booking_date,
+                    balance_due=booking.balance_due,
+                    currency=booking.currency,
+                ),
+                local_today(booking.timezone, now),
+                booking.timezone,
+                override_unpaid=override_unpaid,
+            )
+            if answer.result is not CheckInResult.OK:
+                raise ActionRefused(answer.message, code=answer.result.value)
+        try:
+            await self._sync.queue(
+                local_actions.DeskAction(
+                    kind=QUEUED_ACTIONS[action],
+                    booking_id=str(booking.id),
+                    happened_at=now,
+                    staff_name=identity.name,
+                    staff_id=str(identity.user_id),
+                    guests_arrived=guests_arrived if action is Action.CHECK_IN else None,
+                    override_unpaid=override_unpaid,
+                )
+            )
+        except ValueError as exc:  # the cache changed in between
+            raise ActionRefused(str(exc), code="refused") from exc
+        updated = await self.cached(booking.id)
+        assert updated is not None
+        return updated
+
+    async def add_note(self, booking_id: uuid.UUID, note: str) -> BookingDetail:
+        """Append a note to the booking (at once here; queued for the service)."""
+        text = note.strip()
+        if not 1 <= len(text) <= MAX_NOTE:
+            raise ActionRefused(f"A note has 1 to {MAX_NOTE:,} characters.", code="invalid")
+        await self._sync.queue(
+            local_actions.DeskAction(
+                kind="note",
+                booking_id=str(booking_id),
+                happened_at=datetime.now(UTC),
+                staff_name=self._identity.name,
+                staff_id=str(self._identity.user_id),
+                note=text,
+            )
+        )
+        updated = await self.cached(booking_id)
+        assert updated is not None
+        return updated
+
     async def set_guests_arrived(self, booking_id: uuid.UUID, guests: int) -> BookingDetail:
-        """Record how many of a checked-in party have arrived so far."""
+        """Record how many of a checked-in party have arrived so far (needs the service;
+        a check-in still queued is sent first)."""
+        await self._sync.flush(READ_YOUR_WRITE_SECONDS)
         data = await self._client.post(
             f"/bookings/{booking_id}/guests-arrived", {"guests_arrived": guests}
         )
+        await self._caught_up()
         return BookingDetail.from_json(data)

@@ -10,11 +10,14 @@ from datetime import date, time
 from app.domain.booking_numbers import normalize_booking_number
 from app.domain.checkin import CheckInResult, decide
 from app.domain.lifecycle import Action, BookingStatus
-from app.services.api_client import ApiClient
+from app.services.auth import Identity
 from app.services.bookings import BookingDetail, BookingFilter, BookingRow, BookingsService
+from app.sync.door import DoorResult
+from app.sync.engine import SyncEngine
 
 ARRIVED_STATUSES = frozenset({BookingStatus.CHECKED_IN, BookingStatus.COMPLETED})
 EXPECTED_STATUSES = (BookingStatus.CONFIRMED, *ARRIVED_STATUSES)
+UNKNOWN_PULL_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +46,12 @@ class ArrivalGroup:
 
 
 class CheckInService:
-    """Check-in use cases over the API."""
+    """The door, answered from the cache (online or not); check-ins are queued."""
 
-    def __init__(self, client: ApiClient, bookings: BookingsService) -> None:
-        self._client = client
+    def __init__(self, bookings: BookingsService, sync: SyncEngine, identity: Identity) -> None:
         self._bookings = bookings
+        self._sync = sync
+        self._identity = identity
 
     async def scan(
         self,
@@ -58,22 +62,35 @@ class CheckInService:
         guests_arrived: int | None = None,
         override_unpaid: bool = False,
     ) -> ScanAnswer:
-        """Check in the booking with this number when it may enter; say why not otherwise."""
+        """Check in the booking with this number when it may enter; say why not otherwise.
+
+        ``timezone`` and ``today`` are the organization's; the booking's own venue decides.
+        """
         number = normalize_booking_number(text)
         if number is None:
-            # Not even shaped like a booking number: no need to ask the service.
+            # Not even shaped like a booking number: nothing to look up.
             answer = decide(None, today, timezone)
             return ScanAnswer(answer.result, answer.message, None)
-        data = await self._client.post(
-            "/checkins",
-            {
-                "booking_number": number,
-                "guests_arrived": guests_arrived,
-                "override_unpaid": override_unpaid,
-            },
+        result = await self._scan(number, guests_arrived, override_unpaid)
+        if result.booking is None and self._sync.online:
+            # A booking made a moment ago elsewhere may not have reached this desk yet.
+            await self._sync.pull_now(UNKNOWN_PULL_SECONDS)
+            result = await self._scan(number, guests_arrived, override_unpaid)
+        booking = None
+        if result.booking is not None:
+            booking = await self._bookings.cached(uuid.UUID(result.booking["id"]))
+        return ScanAnswer(result.answer.result, result.answer.message, booking)
+
+    async def _scan(
+        self, number: str, guests_arrived: int | None, override_unpaid: bool
+    ) -> DoorResult:
+        return await self._sync.scan(
+            number,
+            staff_name=self._identity.name,
+            staff_id=str(self._identity.user_id),
+            guests_arrived=guests_arrived,
+            override_unpaid=override_unpaid,
         )
-        booking = BookingDetail.from_json(data["booking"]) if data["booking"] else None
-        return ScanAnswer(CheckInResult(data["result"]), data["message"], booking)
 
     async def arrivals(self, today: date) -> list[ArrivalGroup]:
         """Today's expected bookings grouped by session start time."""

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
 from app.domain.segmentation import Segment
 from app.services.api_client import ApiClient
-from app.services.bookings import BookingRow
+from app.services.bookings import READ_YOUR_WRITE_SECONDS, BookingRow
+from app.sync import queries
+from app.sync.engine import SyncEngine
 
 PAGE_SIZE = 100
 STATUSES = ("active", "inactive", "blocked")
@@ -123,36 +128,56 @@ class CustomerChanges:
 
 
 class CustomersService:
-    """Customer use cases over the API."""
+    """Customer use cases: the list and the detail from the cache; edits over the API."""
 
-    def __init__(self, client: ApiClient) -> None:
+    def __init__(self, client: ApiClient, sync: SyncEngine) -> None:
         self._client = client
+        self._sync = sync
 
     async def page(
         self, search: CustomerSearch, offset: int = 0, limit: int = PAGE_SIZE
     ) -> CustomerPage:
         """Customers matching ``search``, by name, from ``offset``."""
-        data = await self._client.get(
-            "/customers",
-            {
-                "q": search.q.strip() or None,
-                "segment": search.segment.value if search.segment else None,
-                "status": search.status,
-                "limit": limit,
-                "offset": offset,
-            },
+        query = queries.CustomerQuery(
+            q=search.q,
+            segment=search.segment.value if search.segment else None,
+            status=search.status,
         )
+
+        def read(conn: Connection) -> tuple[list[dict[str, Any]], int, dict[str, int]]:
+            rows, total = queries.customers(conn, query, offset=offset, limit=limit)
+            return rows, total, queries.segment_counts(conn)
+
+        rows, total, segments = await self._sync.read(read)
         return CustomerPage(
-            items=[CustomerRow.from_json(c) for c in data["items"]],
-            total=data["total"],
-            segments={s: data["segments"].get(s.value, 0) for s in Segment},
+            items=[CustomerRow.from_json(c) for c in rows],
+            total=total,
+            segments={s: segments.get(s.value, 0) for s in Segment},
         )
+
+    async def rows(self, ids: Iterable[uuid.UUID | str]) -> list[CustomerRow]:
+        """The cached list rows of these customers."""
+        wanted = [str(i) for i in ids]
+        found = await self._sync.read(lambda conn: queries.customers_by_id(conn, wanted))
+        return [CustomerRow.from_json(c) for c in found]
 
     async def get(self, customer_id: uuid.UUID) -> CustomerDetail:
         """One customer with their booking history."""
+
+        def read(conn: Connection) -> dict[str, Any] | None:
+            row = queries.customer(conn, str(customer_id))
+            if row is None:
+                return None
+            return {**row, "bookings": queries.customer_bookings(conn, str(customer_id))}
+
+        cached = await self._sync.read(read)
+        if cached is not None:
+            return CustomerDetail.from_json(cached)
         return CustomerDetail.from_json(await self._client.get(f"/customers/{customer_id}"))
 
     async def update(self, customer_id: uuid.UUID, changes: CustomerChanges) -> CustomerDetail:
-        """Save contact details, notes or status."""
+        """Save contact details, notes or status (needs the service)."""
         data = await self._client.patch(f"/customers/{customer_id}", changes.body())
+        # The lists show the edit at once (the feed brings it a moment later otherwise).
+        await self._sync.pull_now(READ_YOUR_WRITE_SECONDS)
         return CustomerDetail.from_json(data)

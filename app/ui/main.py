@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 from app.services.api_client import ApiClient, ApiError, ServiceUnavailable, SessionExpired
 from app.services.auth import Identity, sign_in, sign_out, who_am_i
 from app.services.credentials import CredentialStore
-from app.services.desk import DeskServices
+from app.services.desk import CacheTooNew, DeskServices
 from app.ui.login.dialog import LoginDialog
 from app.ui.main_window import MainWindow
 from app.ui.resources import style_sheet
@@ -112,25 +112,27 @@ class DeskApp(QObject):
             dialog.deleteLater()
 
     def _open(self, client: ApiClient, identity: Identity) -> None:
+        try:
+            services = DeskServices.over(client, identity)
+        except CacheTooNew as exc:  # a newer desk used this computer: its queue is kept
+            self.runner.spawn(client.aclose())
+            self.show_login(str(exc))
+            return
         # The new window is shown before the old one closes, or Qt would quit in between.
-        window = MainWindow(
-            DeskServices.over(client, identity),
-            self.settings,
-            TaskRunner(self.loop, self._unexpected),
-        )
+        window = MainWindow(services, self.settings, TaskRunner(self.loop, self._unexpected))
         window.session_expired.connect(self._session_expired)
         window.sign_out_requested.connect(self._sign_out)
         window.show()
         self._close_login()
         self.window = window
 
-    def _close_window(self) -> ApiClient | None:
+    def _close_window(self) -> DeskServices | None:
         window, self.window = self.window, None
         if window is None:
             return None
         window.close()
         window.deleteLater()
-        return window.services.client
+        return window.services
 
     def _forget_token(self, server_url: str) -> None:
         self.runner.spawn(
@@ -142,26 +144,26 @@ class DeskApp(QObject):
             return
         self._forget_token(self.window.services.client.server_url)
         self.show_login(message)
-        client = self._close_window()
-        if client is not None:
-            self.runner.spawn(client.aclose())
+        services = self._close_window()
+        if services is not None:
+            self.runner.spawn(services.aclose())
 
     def _sign_out(self) -> None:
         if self.window is None:
             return
         self._forget_token(self.window.services.client.server_url)
         self.show_login()
-        client = self._close_window()
-        if client is not None:
-            self.runner.spawn(self._revoke(client))
+        services = self._close_window()
+        if services is not None:
+            self.runner.spawn(self._revoke(services))
 
-    async def _revoke(self, client: ApiClient) -> None:
+    async def _revoke(self, services: DeskServices) -> None:
         try:
-            await sign_out(client)
+            await sign_out(services.client)
         except ApiError as exc:
             log.info("sign-out not confirmed by the service: %s", exc)
         finally:
-            await client.aclose()
+            await services.aclose()
 
     def _unexpected(self, exc: BaseException) -> None:
         log.error("unexpected error in the desk", exc_info=exc)

@@ -1,9 +1,10 @@
-"""The signed-in desk: sidebar of pages, message banner, and a status bar saying who and
-whether the service is reachable."""
+"""The signed-in desk: sidebar of pages, message banner, and a status bar saying who,
+whether the service is reachable, what waits to be sent and what needs attention."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime
 
 from PySide6.QtCore import QSize, QTimer, Signal
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 from app.domain.roles import Role
 from app.services.api_client import ApiError, ServiceUnavailable, SessionExpired
 from app.services.desk import DeskServices
+from app.sync.engine import CacheChanged, SyncStatus
 from app.ui.bookings.view import BookingsPage
 from app.ui.checkin.view import CheckInPage
 from app.ui.context import DeskContext
@@ -30,6 +32,9 @@ from app.ui.customers.view import CustomersPage
 from app.ui.outbox.view import OutboxPage
 from app.ui.resources import icon
 from app.ui.settings import DeskSettings
+from app.ui.sync.attention import AttentionPage
+from app.ui.sync.bridge import SyncBridge
+from app.ui.sync.first_sync import FirstSyncDialog
 from app.ui.tasks import LatestOnly, TaskRunner
 from app.ui.widgets.banner import MessageBanner
 
@@ -38,8 +43,9 @@ log = logging.getLogger(__name__)
 PING_OFFLINE_MS = 5_000
 PING_ONLINE_MS = 30_000
 SESSION_EXPIRED = "Your session has expired. Please sign in again."
+CACHE_CHANGES_MS = 150  # changes from the sync are shown in batches at most this often
 
-Page = BookingsPage | CheckInPage | CustomersPage | OutboxPage
+Page = BookingsPage | CheckInPage | CustomersPage | OutboxPage | AttentionPage
 
 
 class MainWindow(QMainWindow):
@@ -67,6 +73,10 @@ class MainWindow(QMainWindow):
         }
         if identity.role.at_least(Role.MANAGER):  # the service refuses the others anyway
             self.pages["outbox"] = OutboxPage(context)
+        self.sync_bridge = SyncBridge(services.sync, self)
+        self.attention = AttentionPage(context, self.sync_bridge)
+        self.attention.open_booking.connect(self.open_booking)
+        self.pages["attention"] = self.attention
         self.stack = QStackedWidget()
         self.sidebar = QListWidget()
         central = QWidget()
@@ -82,13 +92,30 @@ class MainWindow(QMainWindow):
         self.org_label = QLabel(identity.organization_name)
         self.connection_label = QLabel()
         self.connection_label.setObjectName("connection")
+        self.waiting_label = QLabel()
+        self.waiting_label.setObjectName("waiting")
+        self.waiting_label.setToolTip("Done at this desk, not yet confirmed by the service")
+        self.conflicts_button = QPushButton()
+        self.conflicts_button.setObjectName("conflicts")
+        self.conflicts_button.setFlat(True)
+        self.conflicts_button.clicked.connect(lambda: self.show_page("attention"))
         bar = self.statusBar()
         for widget in (self.user_label, self.role_label, self.org_label):
             bar.addWidget(widget)
+        bar.addPermanentWidget(self.waiting_label)
+        bar.addPermanentWidget(self.conflicts_button)
         bar.addPermanentWidget(self.connection_label)
-        self._offline_since: datetime | None = None
-        self._show_connection(True)
+        self._sync_status: SyncStatus | None = None
+        self._show_sync(services.sync.status)
         services.client.add_connection_listener(self._connection_changed)
+        self.sync_bridge.status_changed.connect(self._show_sync)
+        self._changes = CacheChanged()
+        self._changes_timer = QTimer(self, singleShot=True, interval=CACHE_CHANGES_MS)
+        self._changes_timer.timeout.connect(self._dispatch_changes)
+        self.sync_bridge.cache_changed.connect(self._cache_changed)
+        self.first_sync: FirstSyncDialog | None = None
+        if not services.sync.status.first_sync_done:
+            self.first_sync = FirstSyncDialog(self.sync_bridge, identity.organization_name, self)
         self._ping = LatestOnly(runner)
         self._ping_timer = QTimer(self)
         self._ping_timer.setInterval(PING_ONLINE_MS)
@@ -101,6 +128,7 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1360, 820)
         self.show_page(settings.last_page)
+        services.start(runner.loop)
 
     def _side_panel(self) -> QWidget:
         titles = {
@@ -108,6 +136,7 @@ class MainWindow(QMainWindow):
             "checkin": "Check-in",
             "customers": "Customers",
             "outbox": "Outbox",
+            "attention": "Needs attention",
         }
         self.sidebar.setObjectName("sidebar")
         self.sidebar.setIconSize(QSize(20, 20))
@@ -146,7 +175,8 @@ class MainWindow(QMainWindow):
         return list(self.pages)[self.stack.currentIndex()]
 
     def show_page(self, key: str) -> None:
-        """Switch to the page ``bookings``, ``checkin`` or ``customers``."""
+        """Switch to the page ``bookings``, ``checkin``, ``customers``, ``outbox`` or
+        ``attention``."""
         keys = list(self.pages)
         self.sidebar.setCurrentRow(keys.index(key) if key in keys else 0)
 
@@ -176,28 +206,85 @@ class MainWindow(QMainWindow):
             )
 
     def _connection_changed(self, online: bool) -> None:
-        self._show_connection(online)
         self._ping_timer.setInterval(PING_ONLINE_MS if online else PING_OFFLINE_MS)
-        if online and self.banner.kind == "warning":
-            self.banner.show_message("Connected to the service again.", "info")
 
-    def _show_connection(self, online: bool) -> None:
-        if online:
-            self._offline_since = None
-            text, state = "● Online", "online"
+    def _show_sync(self, status: SyncStatus) -> None:
+        """The status bar: online / offline since HH:MM, actions waiting, conflicts."""
+        before, self._sync_status = self._sync_status, status
+        if status.signed_out:
+            self.session_expired.emit(SESSION_EXPIRED)
+        url = self.services.client.server_url
+        if status.online is False:
+            since = (status.offline_since or datetime.now().astimezone()).astimezone()
+            text, state = f"● Offline since {since:%H:%M}", "offline"
+            if before is None or before.online is not False:
+                self.banner.show_message(
+                    f"Cannot reach the service at {url}. The desk keeps working from its "
+                    "own copy; check-ins wait here and are sent when it is back.",
+                    "warning",
+                )
         else:
-            self._offline_since = self._offline_since or datetime.now()
-            text, state = f"● Disconnected since {self._offline_since:%H:%M}", "offline"
+            text, state = "● Online", "online"
+            if before is not None and before.online is False and self.banner.kind == "warning":
+                self.banner.show_message("Connected to the service again.", "info")
         self.connection_label.setText(text)
-        self.connection_label.setToolTip(self.services.client.server_url)
+        self.connection_label.setToolTip(url)
         self.connection_label.setProperty("state", state)
         self.connection_label.style().unpolish(self.connection_label)
         self.connection_label.style().polish(self.connection_label)
+        waiting = status.waiting
+        self.waiting_label.setText(f"{waiting} action{'s' if waiting != 1 else ''} waiting")
+        self.waiting_label.setVisible(waiting > 0)
+        conflicts = status.conflicts
+        self.conflicts_button.setText(f"{conflicts} conflict{'s' if conflicts != 1 else ''}")
+        self.conflicts_button.setToolTip("Open the Needs attention list")
+        self.conflicts_button.setVisible(conflicts > 0)
+        row = list(self.pages).index("attention")
+        item = self.sidebar.item(row)
+        if item is not None:
+            item.setText(f"Needs attention ({conflicts})" if conflicts else "Needs attention")
+
+    # Changes from the sync ---------------------------------------------------------------
+
+    def _cache_changed(self, change: CacheChanged) -> None:
+        pending = self._changes
+        self._changes = CacheChanged(
+            bookings=pending.bookings | change.bookings,
+            customers=pending.customers | change.customers,
+            catalog=pending.catalog or change.catalog,
+        )
+        if not self._changes_timer.isActive():
+            self._changes_timer.start()
+
+    def _dispatch_changes(self) -> None:
+        change, self._changes = self._changes, CacheChanged()
+        bookings = self.pages["bookings"]
+        checkin = self.pages["checkin"]
+        customers = self.pages["customers"]
+        assert isinstance(bookings, BookingsPage)
+        assert isinstance(checkin, CheckInPage)
+        assert isinstance(customers, CustomersPage)
+        bookings.sync_changed(change.bookings, change.catalog)
+        if change.bookings:
+            checkin.sync_changed()
+        if change.customers or change.bookings:
+            customers.sync_changed(change.customers)
+
+    def open_booking(self, booking_id: uuid.UUID) -> None:
+        """Show ``booking_id`` on the Bookings page."""
+        self.show_page("bookings")
+        page = self.pages["bookings"]
+        assert isinstance(page, BookingsPage)
+        page.show_booking(booking_id)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.settings.window_geometry = self.saveGeometry()
         self.settings.last_page = self.current_page
         self.settings.sync()
         self._ping_timer.stop()
+        self._changes_timer.stop()
+        self.sync_bridge.detach()
         self.runner.cancel_all()
+        # The queue stays in the cache file; the next sign-in sends what is left.
+        self.runner.loop.create_task(self.services.sync.stop())
         super().closeEvent(event)

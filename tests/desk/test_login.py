@@ -206,5 +206,5 @@ class TestLosingTheSession:
         drive.until(lambda: window.banner.isVisible(), "a message")
         assert window.banner.kind == "warning"
         assert window.banner.text.text().startswith(f"Cannot reach the service at {url}.")
-        assert window.connection_label.text().startswith("● Disconnected since ")
+        assert window.connection_label.text().startswith("● Offline since ")
         assert window.isVisible()

@@ -1,38 +1,44 @@
 """Desk actions sent from the offline queue, applied exactly once each, in order.
 
-Each action runs in a transaction of its own: its ``client_actions`` row is claimed first
-(a concurrent copy of the same id waits on it, then reads the stored answer), the effect runs
-in a savepoint (a refusal undoes all of it), and the answer is stored with the claim. The
-rules are the bookings' and the door's own (``apply_action``, ``checkins.service.admit``);
-this module only turns their refusals into per-action answers that say who and when.
+A batch runs in one transaction: the ``client_actions`` ids of all its actions are claimed
+first, in one statement (a concurrent copy of the same batch waits on them, then reads the
+stored answers), and the batch's bookings are locked in id order. Each new action's effect
+runs in a savepoint of its own: a refusal undoes all of that action and nothing else, and is
+stored as the action's answer. The rules are the bookings' and the door's own
+(``apply_action``, ``checkins.service.admit``); this module only turns their refusals into
+per-action answers that say who and when.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.checkin import CheckInResult, describe_day
 from app.domain.lifecycle import Action, BookingStatus, TransitionError
 from app.server.auth.principal import Principal
-from app.server.bookings import repository as bookings
-from app.server.bookings.events import Actor, record_event
-from app.server.bookings.service import apply_action, venue_timezone
+from app.server.bookings.events import Actor
+from app.server.bookings.service import apply_action
 from app.server.checkins.service import admit
 from app.server.core.db import Database
 from app.server.core.errors import AppError, Invalid, NotFound
-from app.server.db.models import Booking, BookingEvent, ClientAction, StaffUser
+from app.server.db.models import Booking, BookingEvent, ClientAction, StaffUser, Venue
+from app.server.sessions.repository import organization_timezone
 from app.server.sync import repository
 from app.server.sync.schemas import DeskAction
 
 EXPIRED = frozenset({BookingStatus.EXPIRED, BookingStatus.PAYMENT_FAILED})
+
+# A copy of a batch waits for the first one's claims until that one commits; a full batch
+# takes longer than the service's usual lock wait.
+BATCH_LOCK_TIMEOUT = "15s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,45 +76,152 @@ async def apply_actions(
     now: datetime | None = None,
 ) -> list[Answer]:
     """Apply ``actions`` in order, each once; one answer per action, in the same order."""
-    return [await apply_one(db, principal, device_id, action, now=now) for action in actions]
-
-
-async def apply_one(
-    db: Database,
-    principal: Principal,
-    device_id: str,
-    action: DeskAction,
-    *,
-    now: datetime | None = None,
-) -> Answer:
-    """Apply one action unless its id was seen before; the (stored) answer either way."""
     async with db.tenant(principal.organization_id) as session:
-        if not await _claim(session, principal, device_id, action):
-            return await _stored_answer(session, action)
+        await session.execute(text(f"SET LOCAL lock_timeout = '{BATCH_LOCK_TIMEOUT}'"))
+        claimed = await _claim(session, principal, device_id, actions)
+        stored = await _stored_answers(session, [a.id for a in actions if a.id not in claimed])
         first_change = await repository.last_drawn_id(session)
+        batch = _Batch(session, principal, now or datetime.now(UTC))
+        await batch.lock([a.booking_id for a in actions if a.id in claimed])
+        answers: list[Answer] = []
+        new: dict[uuid.UUID, tuple[DeskAction, Answer]] = {}
+        for action in actions:
+            if action.id in new:  # the same id twice in one batch
+                answers.append(_replayed(action, *new[action.id]))
+            elif action.id in claimed:
+                answer = await batch.apply(action)
+                new[action.id] = (action, answer)
+                answers.append(answer)
+            else:
+                answers.append(_stored_answer(action, stored.get(action.id)))
+        if not new:
+            return answers
+        await session.flush()  # the notes not written yet, before their cursors are read
+        cursors = await _cursors(
+            session,
+            {str(a.booking_id) for a, answer in new.values() if answer.outcome == "applied"},
+            first_change,
+        )
+
+        def with_cursor(answer: Answer) -> Answer:
+            if answer.outcome != "applied":
+                return answer
+            return replace(answer, cursor=cursors.get(str(new[answer.id][0].booking_id)))
+
+        # Each new id's answer replaces its claim (a repeat of the id in the batch does not).
+        await session.execute(
+            update(ClientAction),
+            [
+                {
+                    "id": action.id,
+                    "outcome": answer.outcome,
+                    "code": answer.code,
+                    "message": answer.message,
+                    "payload": {**_request_payload(action), "answer": answer.to_json()},
+                }
+                for action, answer in ((a, with_cursor(answer)) for a, answer in new.values())
+            ],
+        )
+        return [with_cursor(a) if a.id in new else a for a in answers]
+
+
+class _Batch:
+    """The state shared by the actions of one batch: its locked bookings, venue zones."""
+
+    def __init__(self, session: AsyncSession, principal: Principal, now: datetime) -> None:
+        self.session, self.principal, self.now = session, principal, now
+        self.actor = Actor.staff(principal)
+        self._zones: dict[uuid.UUID, str] = {}
+        # Held here: the session's identity map keeps only weak references.
+        self._bookings: list[Booking] = []
+        self._default_zone: str | None = None
+
+    async def lock(self, booking_ids: list[uuid.UUID]) -> None:
+        """Load and lock the batch's bookings at once, in id order (no deadlock between two
+        batches over the same bookings)."""
+        if not booking_ids:
+            return
+        bookings = (
+            await self.session.scalars(
+                select(Booking)
+                .where(Booking.id.in_(set(booking_ids)))
+                .order_by(Booking.id)
+                .with_for_update()
+            )
+        ).all()
+        self._bookings = list(bookings)
+        venues = {b.venue_id for b in bookings}
+        if venues:
+            rows = await self.session.execute(
+                select(Venue.id, Venue.timezone).where(Venue.id.in_(venues))
+            )
+            self._zones = {venue_id: zone for venue_id, zone in rows if zone}
+
+    async def timezone(self, booking: Booking) -> str:
+        """The booking's venue's time zone (as ``venue_timezone`` says), looked up once."""
+        zone = self._zones.get(booking.venue_id)
+        if zone:
+            return zone
+        if self._default_zone is None:
+            self._default_zone = await organization_timezone(self.session)
+        return self._default_zone
+
+    async def apply(self, action: DeskAction) -> Answer:
+        """Apply one new action in a savepoint; a refusal undoes that savepoint only."""
         try:
-            async with session.begin_nested():
-                answer = await _perform(session, principal, action, now or datetime.now(UTC))
+            if action.kind == "note":
+                # Nothing can refuse a note once its booking is found, so it needs no
+                # savepoint; its rows are written with the batch's next flush.
+                booking = await self._booking(action)
+                return _note(self.session, booking, self.actor, action, self._when(action))
+            async with self.session.begin_nested():
+                return await self._perform(action)
         except Refusal as refusal:
-            answer = Answer(
+            return Answer(
                 action.id, "rejected", refusal.code, refusal.message, refusal.at, refusal.by
             )
-        if answer.outcome == "applied":
-            cursor = await repository.last_change_of(
-                session, "bookings", str(action.booking_id), first_change
-            )
-            answer = replace(answer, cursor=cursor or None)
-        await session.execute(
-            update(ClientAction)
-            .where(ClientAction.id == action.id)
-            .values(
-                outcome=answer.outcome,
-                code=answer.code,
-                message=answer.message,
-                payload={**_request_payload(action), "answer": answer.to_json()},
-            )
-        )
-    return answer
+
+    def _when(self, action: DeskAction) -> datetime:
+        # When staff did it, as the desk says, but never later than the service's own clock.
+        return min(action.happened_at, self.now)
+
+    async def _booking(self, action: DeskAction) -> Booking:
+        # From the identity map when locked above (reloaded if a refusal expired it).
+        booking = await self.session.get(Booking, action.booking_id)
+        if booking is None:
+            raise Refusal("unknown", "There is no such booking (it may have been removed).")
+        return booking
+
+    async def _perform(self, action: DeskAction) -> Answer:
+        session, actor, when = self.session, self.actor, self._when(action)
+        booking = await self._booking(action)
+        timezone = await self.timezone(booking)
+        try:
+            if action.kind == "check_in":
+                return await _check_in(session, booking, actor, action, when, timezone)
+            return await _move(session, booking, actor, action, when, timezone)
+        except TransitionError as exc:
+            raise await _transition_refusal(session, booking, exc, self.now, timezone) from exc
+        except NotFound as exc:
+            raise Refusal("unknown", exc.message) from exc
+        except Invalid as exc:
+            raise Refusal("invalid", exc.message) from exc
+        except AppError as exc:  # the lifecycle's own refusals: not_today, unpaid, too_early…
+            raise Refusal(exc.code, exc.message) from exc
+
+
+async def _cursors(session: AsyncSession, booking_ids: set[str], after: int) -> dict[str, int]:
+    """The newest change_log id of each of these bookings written after id ``after``."""
+    if not booking_ids:
+        return {}
+    rows = await session.execute(
+        text(
+            "SELECT entity_id, max(id) FROM change_log WHERE id > :after"
+            " AND entity = 'bookings' AND entity_id = ANY(:ids) GROUP BY entity_id"
+        ),
+        {"after": after, "ids": list(booking_ids)},
+    )
+    return {str(entity_id): int(cursor) for entity_id, cursor in rows if cursor}
 
 
 def _request_payload(action: DeskAction) -> dict[str, Any]:
@@ -119,44 +232,69 @@ def _request_payload(action: DeskAction) -> dict[str, Any]:
     }
 
 
+# One statement of fixed shape for any batch size (arrays, not thousands of parameters),
+# inserting in id order so that two batches sharing ids lock them in the same order.
+_CLAIM = text("""
+    INSERT INTO client_actions (id, organization_id, device_id, staff_user_id, kind,
+        booking_id, payload, happened_at, outcome, message)
+    SELECT a.id, :organization_id, :device_id, :staff_user_id, a.kind, a.booking_id,
+        a.payload, a.happened_at, 'rejected', ''
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:kinds AS text[]), CAST(:bookings AS uuid[]),
+        CAST(:payloads AS jsonb[]), CAST(:happened AS timestamptz[]))
+        AS a (id, kind, booking_id, payload, happened_at)
+    ORDER BY a.id
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id""")
+
+
 async def _claim(
-    session: AsyncSession, principal: Principal, device_id: str, action: DeskAction
-) -> bool:
-    """Take the action's id; ``False`` when it was taken before (or is being taken now)."""
-    claimed = await session.scalar(
-        insert(ClientAction)
-        .values(
-            id=action.id,
-            organization_id=principal.organization_id,
-            device_id=device_id,
-            staff_user_id=principal.staff_user_id,
-            kind=action.kind,
-            booking_id=action.booking_id,
-            payload=_request_payload(action),
-            happened_at=action.happened_at,
-            # Replaced below, in this transaction, by the real answer.
-            outcome="rejected",
-            message="",
-        )
-        .on_conflict_do_nothing(index_elements=[ClientAction.id])
-        .returning(ClientAction.id)
+    session: AsyncSession, principal: Principal, device_id: str, actions: list[DeskAction]
+) -> set[uuid.UUID]:
+    """Take the actions' ids; those taken before (or being taken now) are left out of the
+    answer. Each is stored as rejected until its real answer replaces it, before the commit."""
+    first = {a.id: a for a in reversed(actions)}  # the first action of each id
+    claimed = await session.scalars(
+        _CLAIM,
+        {
+            "organization_id": principal.organization_id,
+            "device_id": device_id,
+            "staff_user_id": principal.staff_user_id,
+            "ids": list(first),
+            "kinds": [a.kind for a in first.values()],
+            "bookings": [a.booking_id for a in first.values()],
+            "payloads": [json.dumps(_request_payload(a)) for a in first.values()],
+            "happened": [a.happened_at for a in first.values()],
+        },
     )
-    return claimed is not None
+    return {uuid.UUID(str(i)) for i in claimed}
 
 
-async def _stored_answer(session: AsyncSession, action: DeskAction) -> Answer:
-    stored = await session.get(ClientAction, action.id)
+async def _stored_answers(
+    session: AsyncSession, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, ClientAction]:
+    """The stored actions among ``ids`` (of this organization), by id."""
+    if not ids:
+        return {}
+    stored = await session.scalars(select(ClientAction).where(ClientAction.id.in_(set(ids))))
+    return {s.id: s for s in stored}
+
+
+_TAKEN = "This action id is already taken; send a new one."
+_REUSED = "This action id was already used for a different action; send a new one."
+
+
+def _replayed(action: DeskAction, first: DeskAction, answer: Answer) -> Answer:
+    """The answer for an id seen earlier in the same batch."""
+    if first.kind != action.kind or first.booking_id != action.booking_id:
+        return Answer(action.id, "rejected", "forbidden", _REUSED)
+    return answer
+
+
+def _stored_answer(action: DeskAction, stored: ClientAction | None) -> Answer:
     if stored is None:  # the id is taken in another organization
-        return Answer(
-            action.id, "rejected", "forbidden", "This action id is already taken; send a new one."
-        )
+        return Answer(action.id, "rejected", "forbidden", _TAKEN)
     if stored.kind != action.kind or stored.booking_id != action.booking_id:
-        return Answer(
-            action.id,
-            "rejected",
-            "forbidden",
-            "This action id was already used for a different action; send a new one.",
-        )
+        return Answer(action.id, "rejected", "forbidden", _REUSED)
     saved = stored.payload.get("answer", {})
     at = saved.get("at")
     return Answer(
@@ -168,32 +306,6 @@ async def _stored_answer(session: AsyncSession, action: DeskAction) -> Answer:
         saved.get("by"),
         saved.get("cursor"),
     )
-
-
-async def _perform(
-    session: AsyncSession, principal: Principal, action: DeskAction, now: datetime
-) -> Answer:
-    actor = Actor.staff(principal)
-    # When staff did it, as the desk says, but never later than the service's own clock.
-    when = min(action.happened_at, now)
-    booking = await bookings.get(session, action.booking_id, lock=True)
-    if booking is None:
-        raise Refusal("unknown", "There is no such booking (it may have been removed).")
-    timezone = await venue_timezone(session, booking)
-    try:
-        if action.kind == "check_in":
-            return await _check_in(session, booking, actor, action, when, timezone)
-        if action.kind == "note":
-            return await _note(session, booking, actor, action, when)
-        return await _move(session, booking, actor, action, when, timezone)
-    except TransitionError as exc:
-        raise await _transition_refusal(session, booking, exc, now, timezone) from exc
-    except NotFound as exc:
-        raise Refusal("unknown", exc.message) from exc
-    except Invalid as exc:
-        raise Refusal("invalid", exc.message) from exc
-    except AppError as exc:  # the lifecycle's own refusals: not_today, unpaid, too_early…
-        raise Refusal(exc.code, exc.message) from exc
 
 
 async def _check_in(
@@ -265,14 +377,24 @@ async def _move(
     return Answer(action.id, "applied", None, message, when, actor.name)
 
 
-async def _note(
+def _note(
     session: AsyncSession, booking: Booking, actor: Actor, action: DeskAction, when: datetime
 ) -> Answer:
+    """Append the note and its timeline line (as ``record_event`` writes it), unflushed: the
+    notes of a batch are written together."""
     text = action.note or ""
     booking.notes = f"{booking.notes.rstrip()}\n{text}" if booking.notes.strip() else text
-    await session.flush()
-    await record_event(
-        session, booking, "note", actor, message=text, data={"happened_at": when.isoformat()}
+    session.add(
+        BookingEvent(
+            organization_id=booking.organization_id,
+            booking_id=booking.id,
+            kind="note",
+            actor_type=actor.type,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            message=text,
+            data={"happened_at": when.isoformat()},
+        )
     )
     return Answer(action.id, "applied", None, "Note added.", when, actor.name)
 

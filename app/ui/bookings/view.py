@@ -45,6 +45,8 @@ from app.ui.widgets.chips import ChipDelegate, status_label
 from app.ui.widgets.controls import segment_button
 from app.ui.widgets.stat_card import StatCard
 
+SYNC_RELOAD_ABOVE = 500  # more changed bookings than this: reload rather than patch rows
+
 
 class BookingsPage(QWidget):
     """Find, inspect and act on bookings."""
@@ -194,8 +196,41 @@ class BookingsPage(QWidget):
 
     def refresh(self) -> None:
         """Reload stats, activities and the bookings of the current filter."""
+        self._services.refresh()  # and ask the service for what changed meanwhile
         self._stats_load.run(self._load_header())
         self.reload()
+
+    def sync_changed(self, bookings: frozenset[str], catalog: bool) -> None:
+        """Show what the sync brought: changed rows in place, new matches by reloading."""
+        if self._started and (bookings or catalog):
+            self.context.runner.spawn(self._show_synced(bookings))
+
+    async def _show_synced(self, ids: frozenset[str]) -> None:
+        if len(ids) > SYNC_RELOAD_ABOVE:
+            self._stats_load.run(self._load_header())
+            self.reload()
+            return
+        changed = await self._services.bookings.rows(ids)
+        shown = {self.model.booking_at(r).id for r in range(self.model.rowCount())}
+        for row in changed:
+            if row.id in shown:
+                self.model.update_booking(row)
+        new = {row.id for row in changed} - shown
+        matching = await self._services.bookings.rows(new, self.filters.current()) if new else []
+        rows = self.model.rowCount()
+        last = self.model.booking_at(rows - 1) if rows else None
+        if matching and (
+            not self.model.has_more
+            or last is None
+            or any((b.booking_date, b.start_time) <= (last.booking_date, last.start_time)
+                   for b in matching)
+        ):  # fmt: skip
+            self.reload()  # a new booking among those shown (later ones load on scrolling)
+        elif self.views.currentWidget() is self.calendar:
+            self.calendar.refresh()
+        if self.detail.booking is not None and str(self.detail.booking.id) in ids:
+            self.show_booking(self.detail.booking.id)
+        self._stats_load.run(self._load_header())
 
     async def _load_header(self) -> None:
         bookings = self._services.bookings

@@ -36,11 +36,13 @@ VERDICTS = {
 
 
 class AnswerCard(QFrame):
-    """Shows a :class:`ScanAnswer`; offers undo, guests arrived and the unpaid override."""
+    """Shows a :class:`ScanAnswer`; offers undo, guests arrived, the unpaid override and a
+    note on the booking."""
 
     undo_requested = Signal(object)  # BookingDetail
     override_requested = Signal(object)  # BookingDetail
     guests_changed = Signal(object, int)  # BookingDetail, guests arrived
+    note_requested = Signal(object)  # BookingDetail
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,10 +69,14 @@ class AnswerCard(QFrame):
         self.override = QPushButton("Payment taken — check in")
         self.override.setObjectName("primary")
         self.override.clicked.connect(self._override)
+        self.note = QPushButton("Add note…")
+        self.note.setToolTip("Add a note to this booking (kept with it, also offline)")
+        self.note.clicked.connect(self._note)
         controls = QHBoxLayout()
         for widget in (self.guests_label, self.guests, self.guests_of, self.guests_save):
             controls.addWidget(widget)
         controls.addStretch(1)
+        controls.addWidget(self.note)
         controls.addWidget(self.override)
         controls.addWidget(self.undo)
 
@@ -95,6 +101,10 @@ class AnswerCard(QFrame):
     def _override(self) -> None:
         if self.booking is not None:
             self.override_requested.emit(self.booking)
+
+    def _note(self) -> None:
+        if self.booking is not None:
+            self.note_requested.emit(self.booking)
 
     def _save_guests(self) -> None:
         if self.booking is not None:
@@ -121,6 +131,7 @@ class AnswerCard(QFrame):
             self.guests_of.setText(f"of {booking.party_size}")
         self.undo.setVisible(undo)
         self.override.setVisible(override)
+        self.note.setVisible(booking is not None)
 
     def show_answer(
         self, answer: ScanAnswer, role: Role, timezone: str, now: datetime, today: date

@@ -9,8 +9,10 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
+    QDialog,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -26,7 +28,7 @@ from app.services.bookings import BookingDetail
 from app.services.checkin import ArrivalGroup, ScanAnswer
 from app.ui.checkin.answer_card import AnswerCard
 from app.ui.context import DeskContext
-from app.ui.tasks import LatestOnly
+from app.ui.tasks import LatestOnly, ask
 from app.ui.widgets.chips import colours, status_label
 
 NUMBER_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -75,6 +77,7 @@ class CheckInPage(QWidget):
             lambda b: self.scan(b.booking_number, override_unpaid=True)
         )
         self.card.guests_changed.connect(self.set_guests_arrived)
+        self.card.note_requested.connect(self.add_note)
 
         arrivals_title = QLabel("Today's arrivals")
         arrivals_title.setObjectName("sectionTitle")
@@ -156,7 +159,7 @@ class CheckInPage(QWidget):
         self._show(answer, sequence)
         self.scan_field.setFocus()
         if answer.booking is not None:
-            self.refresh()
+            self.sync_changed()
 
     def _show(self, answer: ScanAnswer, sequence: int, verdict: str | None = None) -> None:
         if sequence < self._shown:
@@ -191,7 +194,7 @@ class CheckInPage(QWidget):
             verdict="Check-in undone",
         )
         self.scan_field.setFocus()
-        self.refresh()
+        self.sync_changed()
 
     def set_guests_arrived(self, booking: BookingDetail, guests: int) -> None:
         """Record that ``guests`` of the party are here."""
@@ -207,12 +210,37 @@ class CheckInPage(QWidget):
             f"{updated.booking_number}: {updated.guests_arrived} of {updated.party_size} here.",
             "info",
         )
-        self.refresh()
+        self.sync_changed()
+
+    def add_note(self, booking: BookingDetail) -> None:
+        """Ask for a note and add it to ``booking`` (at once here; queued for the service)."""
+        self._run(self._add_note(booking))
+
+    async def _add_note(self, booking: BookingDetail) -> None:
+        sequence = self._asked
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle(f"Note on {booking.booking_number}")
+        dialog.setLabelText("Note (staff only):")
+        dialog.setInputMode(QInputDialog.InputMode.TextInput)
+        if await ask(dialog) != QDialog.DialogCode.Accepted or not dialog.textValue().strip():
+            self.scan_field.setFocus()
+            return
+        updated = await self._services.bookings.add_note(booking.id, dialog.textValue())
+        answer = self.card.answer
+        if answer is not None and answer.booking is not None and answer.booking.id == updated.id:
+            self._show(ScanAnswer(answer.result, answer.message, updated), sequence)
+        self.context.notify(f"Note added to {updated.booking_number}.", "info")
+        self.scan_field.setFocus()
 
     # Arrivals ----------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Reload today's arrivals."""
+        """Reload today's arrivals (and ask the service for what changed meanwhile)."""
+        self._services.refresh()
+        self._arrivals_load.run(self._load_arrivals())
+
+    def sync_changed(self) -> None:
+        """Bookings changed in the desk's copy: show today's arrivals as they are now."""
         self._arrivals_load.run(self._load_arrivals())
 
     async def _load_arrivals(self) -> None:

@@ -45,6 +45,9 @@ CARDS: tuple[tuple[str, Segment | None], ...] = (
 )
 
 
+SYNC_PATCH_UP_TO = 500  # more changed customers than this: reload rather than patch rows
+
+
 class CustomersPage(QWidget):
     """Find customers, see their value and history, keep their details and notes."""
 
@@ -160,6 +163,25 @@ class CustomersPage(QWidget):
         self.segment.setCurrentIndex(
             max(self.segment.findData(segment.value if segment else None), 0)
         )
+
+    def sync_changed(self, customers: frozenset[str]) -> None:
+        """Customers changed in the desk's copy: their rows in place, the open one again
+        (unless it has unsaved edits)."""
+        if self._started:
+            self.context.runner.spawn(self._show_synced(customers))
+
+    async def _show_synced(self, ids: frozenset[str]) -> None:
+        rows = await self._services.customers.rows(ids) if len(ids) <= SYNC_PATCH_UP_TO else []
+        known = {str(self.model.customer_at(r).id) for r in range(self.model.rowCount())}
+        everything_shown = self.model.rowCount() >= self.model.total
+        if len(ids) > SYNC_PATCH_UP_TO or ({str(r.id) for r in rows} - known and everything_shown):
+            self.reload()  # new customers may belong in the list
+        else:
+            for row in rows:
+                self.model.update_customer(row)
+        shown = self.detail.customer
+        if shown is not None and str(shown.id) in ids and not self.detail.save.isEnabled():
+            self.show_customer(shown.id)  # unless staff are editing it
 
     def reload(self) -> None:
         """Show the customers matching the search and filters."""

@@ -257,6 +257,20 @@ class TestTheQueue:
         assert (await detail(client, org, other))["notes"] == ""
         assert (await detail(client, other_org, theirs))["notes"] == ""
 
+    async def test_an_id_repeated_in_one_batch_applies_once(self, client, db, org, today):
+        note = action("note", today, note="Twice in the queue")
+        other = await booked(client, org, db)
+        answers = await send(
+            client, org.front_desk, [note, note, {**note, "booking_id": other["id"]}]
+        )
+        assert answers[0] == answers[1] and answers[0]["outcome"] == "applied"
+        assert (answers[2]["outcome"], answers[2]["code"]) == ("rejected", "forbidden")
+        # The reuse did not replace the stored answer of the first.
+        [replayed] = await send(client, org.front_desk, [note])
+        assert replayed == answers[0]
+        assert (await detail(client, org, today))["notes"] == "Twice in the queue"
+        assert (await detail(client, org, other))["notes"] == ""
+
 
 class TestNoShow:
     async def test_is_applied_then_already_done(self, client, db, org):
