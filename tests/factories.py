@@ -74,15 +74,35 @@ class Org:
         return datetime.now(UTC).astimezone(ZoneInfo(self.timezone))
 
 
+DAYTIME_ZONES = ("America/New_York", "Europe/London", "Asia/Tokyo")
+
+
+def daytime_zone() -> str:
+    """A venue time zone where it is now between 06:00 and 18:00.
+
+    Sessions a test makes "in two hours" then fall on the venue's today at whatever hour
+    the suite runs, so door rules ("not today", "too early") never depend on the clock.
+    The three zones' daytimes cover every hour of UTC.
+    """
+    for zone in DAYTIME_ZONES:
+        if 6 <= datetime.now(ZoneInfo(zone)).hour < 18:
+            return zone
+    raise AssertionError("the three zones' daytimes cover every hour")
+
+
 async def make_org(
     db: Database,
     *,
-    timezone: str = "America/New_York",
+    timezone: str | None = None,
     capacity: int = 10,
     adult_price: int = 3000,
     child_price: int = 1500,
 ) -> Org:
-    """An organization with one venue, one activity and one member of staff per role."""
+    """An organization with one venue, one activity and one member of staff per role.
+
+    The venue is in ``timezone``, by default one where it is daytime now.
+    """
+    timezone = timezone or daytime_zone()
     slug = f"org-{secrets.token_hex(5)}"
     async with db.system() as s:
         org = Organization(name=f"Venue {slug}", slug=slug, currency="USD", platform_fee_bps=0)

@@ -94,9 +94,20 @@ class MemoryKeyring(KeyringBackend):
             raise PasswordDeleteError(username)
 
 
+@pytest.fixture(autouse=True)
+def desk_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The desk's user data directory (where its cache files go) inside the test's."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
 @pytest.fixture(scope="session")
 def service_url(database_url: str) -> Iterator[str]:
-    settings = Settings(database_url=database_url, login_throttle_base_seconds=0.2)
+    # No job worker: this server lives for the whole run, and its worker would take the
+    # jobs (outbox sends, holds) that later tests run themselves on the same database.
+    settings = Settings(
+        database_url=database_url, login_throttle_base_seconds=0.2, run_jobs=False
+    )
     with live_server(settings, database_url) as url:
         yield url
 
@@ -137,9 +148,10 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 
 @pytest.fixture
 def open_window(
-    drive: Driver, service_url: str, desk_settings: DeskSettings, qtbot
+    drive: Driver, service_url: str, desk_settings: DeskSettings, qtbot, tmp_path: Path
 ) -> Iterator[Callable[[Staff], MainWindow]]:  # type: ignore[no-untyped-def]
-    """Open the main window signed in as a member of staff (their factory token)."""
+    """Open the main window signed in as a member of staff (their factory token), with
+    the desk's cache in the test's directory."""
     windows: list[MainWindow] = []
 
     def open_as(staff: Staff, page: str = "bookings", base_url: str | None = None) -> MainWindow:
@@ -147,7 +159,8 @@ def open_window(
         client = ApiClient(base_url or service_url, token=staff.token)
         identity = drive.run(who_am_i(client))
         runner = TaskRunner(drive.loop, lambda exc: None)
-        window = MainWindow(DeskServices.over(client, identity), desk_settings, runner)
+        services = DeskServices.over(client, identity, data_dir=tmp_path)
+        window = MainWindow(services, desk_settings, runner)
         qtbot.addWidget(window)
         drive.busy_checks.append(lambda: runner.busy)
         window.show()
@@ -159,7 +172,7 @@ def open_window(
         if shiboken6.isValid(window):
             window.close()
             window.deleteLater()
-        drive.run(window.services.client.aclose())
+        drive.run(window.services.aclose())
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ async def test_the_confirmation_arrives_with_text_html_and_the_receipt(db, org, 
     for part in (text, html):
         assert number in part
         assert "Mystery Room" in part
-        assert f"{local_start:%H:%M}" in part and "America/New_York" in part
+        assert f"{local_start:%H:%M}" in part and org.timezone in part
         assert "1 Main St" in part and "Springfield" in part
         assert "2 adults, 1 child" in part
         assert "$75.00" in part

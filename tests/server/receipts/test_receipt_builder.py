@@ -15,7 +15,7 @@ from sqlalchemy import update
 from app.receipts import render_receipt
 from app.server.db.models import Venue
 from app.server.receipts.builder import receipt_for
-from tests.factories import make_promo, make_session
+from tests.factories import make_org, make_promo, make_session
 from tests.server.refunds.helpers import post, walk_in
 
 # 23:30 UTC on 15 Mar 2030 is 19:30 in New York (EDT, UTC-4).
@@ -54,7 +54,8 @@ async def paid_then_partly_refunded(client, db, org) -> dict:
     return r.json()
 
 
-async def test_receipt_shows_party_discount_payments_refund_and_balance(client, db, org):
+async def test_receipt_shows_party_discount_payments_refund_and_balance(client, db):
+    org = await make_org(db, timezone="America/New_York")  # the dates below are New York's
     booking = await paid_then_partly_refunded(client, db, org)
     async with db.tenant(org.id) as s:
         data = await receipt_for(s, uuid.UUID(booking["id"]))

@@ -9,10 +9,11 @@ from sqlalchemy import select
 
 from app.server.db.models import ActivitySession
 from app.server.sessions.service import generate_sessions
-from tests.factories import make_schedule
+from tests.factories import make_org, make_schedule
 
 
-async def test_generation_is_idempotent_and_local(db, org):
+async def test_generation_is_idempotent_and_local(db):
+    org = await make_org(db, timezone="America/New_York")  # the dates below are New York's
     await make_schedule(db, org, weekday=5, at=time(19, 0))  # Saturdays 19:00
     async with db.tenant(org.id) as s:
         first = await generate_sessions(s, org.id, date(2026, 10, 26), 14)
