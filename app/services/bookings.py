@@ -506,21 +506,18 @@ class BookingsService:
         action: Action,
         booking_id: uuid.UUID,
         *,
-        reason: str | None = None,
         override_unpaid: bool = False,
         guests_arrived: int | None = None,
     ) -> BookingDetail:
         """Move the booking through its lifecycle. Check-in, undo and no-show apply to the
         cache at once and are queued for the service (they work offline); the others need
-        the service, which has the last word."""
+        the service, which has the last word. Cancelling moves money: see MoneyService."""
         if action in QUEUED_ACTIONS:
             local = await self.cached(booking_id)
             if local is not None:
                 return await self._queue(action, local, override_unpaid, guests_arrived)
         body: dict[str, Any] | None = None
-        if action is Action.CANCEL:
-            body = {"reason": reason or ""}
-        elif action is Action.CHECK_IN:
+        if action is Action.CHECK_IN:
             body = {"override_unpaid": override_unpaid, "guests_arrived": guests_arrived}
         data = await self._client.post(
             f"/bookings/{booking_id}/{_ACTION_PATHS[action]}",

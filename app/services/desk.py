@@ -13,6 +13,8 @@ from app.services.auth import Identity
 from app.services.bookings import BookingsService
 from app.services.checkin import CheckInService
 from app.services.customers import CustomersService
+from app.services.money import MoneyService
+from app.services.outbox import OutboxService
 from app.sync import conflicts
 from app.sync.cache import Cache
 from app.sync.engine import StatusChanged, SyncEngine, SyncEvent, SyncOptions
@@ -34,6 +36,8 @@ class DeskServices:
     bookings: BookingsService
     checkin: CheckInService
     customers: CustomersService
+    money: MoneyService
+    outbox: OutboxService
 
     @classmethod
     def over(
@@ -57,6 +61,8 @@ class DeskServices:
             bookings=bookings,
             checkin=CheckInService(bookings, sync, identity),
             customers=CustomersService(client, sync),
+            money=MoneyService(client),
+            outbox=OutboxService(client),
         )
         # One idea of "reachable" for the whole desk: what the engine sees, and what the
         # desk's own requests see.

@@ -17,7 +17,7 @@ from app.services.booking_actions import (
     money_action_states,
 )
 from app.services.bookings import BookingDetail, BookingRow
-from app.services.money import NEEDS_CONNECTION, MoneyService, explain
+from app.services.money import NEEDS_CONNECTION, explain
 from app.ui.bookings.dialogs import AddBookingDialog, CancelDialog
 from app.ui.bookings.money_common import MoneyDialog, ServiceLink
 from app.ui.bookings.money_dialogs import MarkPaidDialog, RefundDialog
@@ -44,7 +44,7 @@ class MoneyActions(QObject):
         self._context = context
         self._services = context.services
         self._parent = parent
-        self.money = MoneyService(context.services.client)
+        self.money = context.services.money
         self.link = ServiceLink(context.services.client, self)
 
     @property

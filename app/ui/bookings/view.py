@@ -9,7 +9,6 @@ from pathlib import Path
 from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QButtonGroup,
     QFileDialog,
     QHBoxLayout,
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -43,6 +41,7 @@ from app.ui.outbox.resend import resend_confirmation
 from app.ui.tasks import LatestOnly, ask
 from app.ui.widgets.chips import ChipDelegate, status_label
 from app.ui.widgets.controls import segment_button
+from app.ui.widgets.row_table_view import row_table_view
 from app.ui.widgets.stat_card import StatCard
 
 SYNC_RELOAD_ABOVE = 500  # more changed bookings than this: reload rather than patch rows
@@ -118,15 +117,7 @@ class BookingsPage(QWidget):
         self.model.loading_changed.connect(lambda _: self._update_count())
         self.model.modelReset.connect(self._update_count)
         self.model.rowsInserted.connect(self._update_count)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(34)
+        self.table = row_table_view(self.model)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.clicked.connect(self._cell_clicked)

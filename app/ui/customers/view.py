@@ -8,13 +8,11 @@ import uuid
 from PySide6.QtCore import QModelIndex
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +30,7 @@ from app.ui.customers.detail import CustomerDetailPanel
 from app.ui.customers.table_model import Columns, CustomerTableModel
 from app.ui.tasks import LatestOnly
 from app.ui.widgets.chips import CUSTOMER_STATUS_LABELS, SEGMENT_LABELS, ChipDelegate
+from app.ui.widgets.row_table_view import row_table_view
 from app.ui.widgets.search_field import SearchField
 from app.ui.widgets.stat_card import StatCard
 
@@ -95,15 +94,7 @@ class CustomersPage(QWidget):
 
         self.model = CustomerTableModel(context.runner, currency, self._services.today, self)
         self.model.page_loaded.connect(self._page_loaded)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(34)
+        self.table = row_table_view(self.model)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for column, width in (
             (Columns.NAME, 170),

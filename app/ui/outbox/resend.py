@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from app.services.bookings import BookingDetail
-from app.services.outbox import OutboxService
 from app.ui.context import DeskContext
 
 RESENDABLE = frozenset({"confirmed", "checked_in", "completed"})
@@ -20,7 +19,7 @@ def resend_confirmation(context: DeskContext, booking: BookingDetail | None) -> 
         return
 
     async def resend() -> None:
-        queued = await OutboxService(context.services.client).resend_confirmation(booking.id)
+        queued = await context.services.outbox.resend_confirmation(booking.id)
         where = ", ".join(m.recipient for m in queued) or "the customer"
         context.notify(
             f"The confirmation of {booking.booking_number} is on its way to {where}.", "info"

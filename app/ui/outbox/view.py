@@ -8,13 +8,11 @@ import uuid
 from PySide6.QtCore import QModelIndex
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -24,13 +22,13 @@ from app.services.outbox import (
     TEMPLATE_LABELS,
     MessagePage,
     OutboxMessage,
-    OutboxService,
 )
 from app.ui.context import DeskContext
 from app.ui.outbox.dialogs import PreviewDialog
 from app.ui.outbox.table_model import Columns, OutboxTableModel
 from app.ui.tasks import LatestOnly
 from app.ui.widgets.chips import ChipDelegate
+from app.ui.widgets.row_table_view import row_table_view
 from app.ui.widgets.stat_card import StatCard
 
 CARDS = (("Waiting", "pending"), ("Sent", "sent"), ("Failed", "failed"))
@@ -42,7 +40,7 @@ class OutboxPage(QWidget):
     def __init__(self, context: DeskContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.outbox = OutboxService(context.services.client)
+        self.outbox = context.services.outbox
         self._action = LatestOnly(context.runner)
         self.preview_dialog: PreviewDialog | None = None
         identity = context.services.identity
@@ -89,15 +87,7 @@ class OutboxPage(QWidget):
             context.runner, identity.timezone, context.services.today, self
         )
         self.model.page_loaded.connect(self._page_loaded)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(34)
+        self.table = row_table_view(self.model)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         for column, width in (
