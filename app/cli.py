@@ -10,11 +10,13 @@ import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.domain.roles import Role
 from app.server.core.errors import AppError
-from app.server.core.settings import Settings
+
+if TYPE_CHECKING:
+    from app.server.core.settings import Settings
 
 
 class CommandError(Exception):
@@ -253,7 +255,7 @@ def _wait_for_stop() -> None:
     threading.Event().wait()
 
 
-def cmd_desk(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_desk(args: argparse.Namespace, settings: Settings | None) -> None:
     """The desk application, against the service at ``--server`` (or the last one used)."""
     from app.ui.main import run_desk
 
@@ -304,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     desk = sub.add_parser("desk", help="open the desk application")
     desk.add_argument("--server", help="service URL (default: the last one signed in to)")
-    desk.set_defaults(func=cmd_desk)
+    # The desk is a client: the service's settings (and their imports) are not its business.
+    desk.set_defaults(func=cmd_desk, service_settings=False)
 
     gen = sub.add_parser("generate-sessions", help="create sessions from weekly schedules")
     gen.add_argument("--days", type=_days_ahead, default=30, help="1 to 366 days ahead")
@@ -328,7 +331,12 @@ def main(argv: list[str] | None = None) -> int:
     from sqlalchemy.exc import OperationalError
 
     try:
-        args.func(args, Settings())
+        if getattr(args, "service_settings", True):
+            from app.server.core.settings import Settings
+
+            args.func(args, Settings())
+        else:
+            args.func(args, None)
     except (CommandError, AppError) as exc:
         print(f"bookingtms {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -35,6 +35,7 @@ import httpx
 
 from app.server.core.runtime import scratch_database
 from bench.common import Row, machine, ms, percentile, print_table, quiet_logs
+from bench.desk_start import rss_mb
 
 SEARCHES = (
     "smith", "garc", "nguyen", "olivia", "lee", "patel", "mart", "example.org", "555 01",
@@ -44,14 +45,6 @@ SEARCHES = (
 
 STUCK_SECONDS = 10
 GIVE_UP_SECONDS = 300
-
-
-def rss_mb() -> float:
-    """Resident memory of this process now, in MiB (Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def seed(url: str, customers: int, bookings: int) -> str:

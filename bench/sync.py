@@ -11,8 +11,8 @@ signed in as the demo manager) then measure:
 - a search keystroke (every prefix of the search words) → the rows, from the cache (p95);
 - 1,000 actions queued while the network is down, then sent after it comes back: time,
   and none lost or doubled (checked in the database);
-- the desk started cold (a new process) with the full cache → the Bookings page showing
-  rows, and its resident memory then.
+- the desk started cold (``bookingtms desk`` in a new process, signed in from the keyring)
+  with the full cache → the Bookings page showing rows, and its resident memory then.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python -m bench.sync [--bookings 100000]
         [--customers 50000]
@@ -51,7 +51,7 @@ from app.sync.cache import Cache
 from app.sync.engine import CacheChanged, Progress, SyncEngine, SyncEvent, SyncOptions
 from app.sync.remote import SyncApi
 from bench.common import Row, machine, ms, percentile, print_table, quiet_logs, report_checks
-from bench.desk import SEARCHES, rss_mb, seed, start_service
+from bench.desk import SEARCHES, seed, start_service
 from tests.sync.proxy import ChaosProxy
 
 PROPAGATIONS = 100
@@ -284,80 +284,43 @@ async def measure(base: str, password: str, url: str, work: Path) -> tuple[list[
     return table, failures
 
 
-def cold_start(cache_dir: Path, base: str, token: str) -> tuple[float, float]:
-    """Start the desk in a new process on the full cache; (seconds to the Bookings page
-    showing rows, resident MiB then)."""
+def cold_start(home: Path, base: str, email: str, token: str) -> tuple[float, float]:
+    """Start the desk as ``bookingtms desk`` in a new process whose home holds the full
+    cache and a remembered sign-in; (seconds to the Bookings page showing rows, resident
+    MiB then). See :mod:`bench.desk_start`."""
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+    }
     started = time.time()
     output = subprocess.run(
-        [sys.executable, "-m", "bench.sync", "--cold-start", str(cache_dir), base, token],
+        [sys.executable, "-m", "bench.desk_start", base, email, token],
         capture_output=True,
         text=True,
         check=True,
         timeout=300,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        env=env,
     ).stdout
     figures = json.loads(output.strip().splitlines()[-1])
     return figures["interactive_at"] - started, figures["rss_mb"]
-
-
-def run_cold_start(cache_dir: str, base: str, token: str) -> None:
-    """The child of :func:`cold_start`: the real desk window over the cache."""
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    from app.services.auth import who_am_i
-    from app.services.desk import DeskServices
-    from app.ui.main import qt_event_loop
-    from app.ui.main_window import MainWindow
-    from app.ui.settings import DeskSettings
-    from app.ui.tasks import TaskRunner
-
-    loop = qt_event_loop()
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    app.setQuitOnLastWindowClosed(False)
-
-    async def work() -> dict[str, float]:
-        client = ApiClient(base, token=token)
-        identity = await who_am_i(client)
-        services = DeskServices.over(client, identity, data_dir=Path(cache_dir))
-        # A file of its own: QSettings saves by replacing the file, which would turn
-        # /dev/null into a plain file.
-        ini = Path(cache_dir) / "desk.ini"
-        settings = DeskSettings(QSettings(str(ini), QSettings.Format.IniFormat))
-        window = MainWindow(services, settings, TaskRunner(loop, lambda exc: None))
-        window.show()
-        page = window.pages["bookings"]
-        await until(lambda: page.model.rowCount() > 0, within=120)
-        figures = {"interactive_at": time.time(), "rss_mb": rss_mb()}
-        window.close()
-        await services.aclose()
-        return figures
-
-    with loop:
-        figures = loop.run_until_complete(work())
-    print(json.dumps(figures), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--bookings", type=int, default=100_000)
     parser.add_argument("--customers", type=int, default=50_000)
-    parser.add_argument("--cold-start", nargs=3, metavar=("CACHE_DIR", "URL", "TOKEN"))
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     quiet_logs()
-    if args.cold_start:
-        run_cold_start(*args.cold_start)
-        return 0
-
     with scratch_database("sync") as url, tempfile.TemporaryDirectory(prefix="sync-") as work:
         with multiprocessing.get_context("spawn").Pool(1) as pool:
             password = pool.apply(seed, (url, args.customers, args.bookings))
         service, base = start_service(url)
         try:
             rows, failures = asyncio.run(measure(base, password, url, Path(work)))
-            seconds, rss = asyncio.run(prepare_cold_start(base, password, Path(work)))
+            starts, rss = asyncio.run(prepare_cold_start(base, password, Path(work)))
         finally:
             service.terminate()
             try:
@@ -366,7 +329,11 @@ def main(argv: list[str] | None = None) -> int:
                 service.kill()
     rows += [
         ("", ""),
-        ("desk cold start → Bookings page with rows (s) (target ≤ 1.5)", f"{seconds:.2f}"),
+        (
+            "desk cold start → Bookings page with rows, median of 3 (s) (target ≤ 1.5)",
+            f"{starts[1]:.2f}",
+        ),
+        ("  fastest / slowest (s)", f"{starts[0]:.2f} / {starts[2]:.2f}"),
         ("desk RSS with the full cache (MiB) (target ≤ 300)", f"{rss:.0f}"),
     ]
     print_table(
@@ -375,19 +342,23 @@ def main(argv: list[str] | None = None) -> int:
     return report_checks(failures)
 
 
-async def prepare_cold_start(base: str, password: str, work: Path) -> tuple[float, float]:
+async def prepare_cold_start(base: str, password: str, work: Path) -> tuple[list[float], float]:
     """Put the full cache where the desk looks for it, then start the desk cold."""
     from app.server.demo_data import DEMO_MANAGER
-    from app.sync.paths import cache_path
+    from app.sync.paths import APP_NAME, cache_path
 
     client = ApiClient(base)
     identity, token = await sign_in(client, DEMO_MANAGER, password)
     await client.aclose()
-    data_dir = work / "desk"
-    target = cache_path(client.server_url, identity.organization_id, data_dir)
+    home = work / "home"
+    target = cache_path(client.server_url, identity.organization_id, home / "data" / APP_NAME)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(work / "first.sqlite3", target)
-    return await asyncio.to_thread(cold_start, data_dir, base, token)
+    # One start is at the mercy of whatever else the machine does: three, and the median.
+    starts = [
+        await asyncio.to_thread(cold_start, home, base, DEMO_MANAGER, token) for _ in range(3)
+    ]
+    return sorted(seconds for seconds, _ in starts), max(rss for _, rss in starts)
 
 
 if __name__ == "__main__":
