@@ -592,13 +592,3 @@ class BookingsService:
         updated = await self.cached(booking_id)
         assert updated is not None
         return updated
-
-    async def set_guests_arrived(self, booking_id: uuid.UUID, guests: int) -> BookingDetail:
-        """Record how many of a checked-in party have arrived so far (needs the service;
-        a check-in still queued is sent first)."""
-        await self._sync.flush(READ_YOUR_WRITE_SECONDS)
-        data = await self._client.post(
-            f"/bookings/{booking_id}/guests-arrived", {"guests_arrived": guests}
-        )
-        await self._caught_up()
-        return BookingDetail.from_json(data)

@@ -5,13 +5,20 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 
 from app.domain.booking_numbers import normalize_booking_number
 from app.domain.checkin import CheckInResult, decide
 from app.domain.lifecycle import Action, BookingStatus
 from app.services.auth import Identity
-from app.services.bookings import BookingDetail, BookingFilter, BookingRow, BookingsService
+from app.services.bookings import (
+    ActionRefused,
+    BookingDetail,
+    BookingFilter,
+    BookingRow,
+    BookingsService,
+)
+from app.sync import actions as local_actions
 from app.sync.door import DoorResult
 from app.sync.engine import SyncEngine
 
@@ -110,5 +117,33 @@ class CheckInService:
         return await self._bookings.perform(Action.UNDO_CHECK_IN, booking_id)
 
     async def set_guests_arrived(self, booking_id: uuid.UUID, guests: int) -> BookingDetail:
-        """Record how many of the party are here so far."""
-        return await self._bookings.set_guests_arrived(booking_id, guests)
+        """Record how many of a checked-in party are here so far: at once here, queued for
+        the service (it works offline, as check-in does)."""
+        booking = await self._bookings.cached(booking_id)
+        if booking is None:
+            raise ActionRefused("This booking is not in the desk's copy.", code="unknown")
+        if booking.status is not BookingStatus.CHECKED_IN:
+            raise ActionRefused(
+                "Guests arrived can only be recorded for a checked-in booking.",
+                code="invalid_transition",
+            )
+        if not 1 <= guests <= booking.party_size:
+            raise ActionRefused(
+                f"Guests arrived must be between 1 and {booking.party_size}.", code="invalid"
+            )
+        try:
+            await self._sync.queue(
+                local_actions.DeskAction(
+                    kind="guests_arrived",
+                    booking_id=str(booking_id),
+                    happened_at=datetime.now(UTC),
+                    staff_name=self._identity.name,
+                    staff_id=str(self._identity.user_id),
+                    guests_arrived=guests,
+                )
+            )
+        except ValueError as exc:  # the cache changed in between
+            raise ActionRefused(str(exc), code="refused") from exc
+        updated = await self._bookings.cached(booking_id)
+        assert updated is not None
+        return updated

@@ -1,10 +1,14 @@
 """The durable queue of desk actions and their effect on the cached bookings.
 
-An action (check-in, undo, no-show, note) changes the cached booking at once and waits in
-``actions`` until the service has answered it. Until then the service's own copy of the
-booking is kept in ``booking_shadows``: when the feed brings a newer copy, or the service
-refuses an action, the cached booking is rebuilt from that copy plus the actions still
-pending, in order ("rebased"), so a local change is neither lost early nor kept too long.
+An action (check-in, undo, no-show, note, guests arrived) changes the cached booking at
+once and waits in ``actions`` until the service has answered it. Each remembers who did
+it (``staff_id``, ``staff_name``: the desk's sign-in at the time), which the service
+records even when the queue goes out later under another sign-in.
+
+Until an action is answered the service's own copy of the booking is kept in
+``booking_shadows``: when the feed brings a newer copy, or the service refuses an action,
+the cached booking is rebuilt from that copy plus the actions still pending, in order
+("rebased"), so a local change is neither lost early nor kept too long.
 
 An action the service applied stays pending until the cache has read the feed up to the
 change it made (``result_cursor``): before that, the feed may still hand over an older
@@ -27,7 +31,7 @@ from app.sync.cache import Cache
 
 Row = dict[str, Any]
 
-KINDS = ("check_in", "undo_check_in", "no_show", "note")
+KINDS = ("check_in", "undo_check_in", "no_show", "note", "guests_arrived")
 _LIFECYCLE = {
     "check_in": Action.CHECK_IN,
     "undo_check_in": Action.UNDO_CHECK_IN,
@@ -59,6 +63,8 @@ class DeskAction:
             raise ValueError(f"unknown action kind {self.kind!r}")
         if self.happened_at.tzinfo is None:
             raise ValueError("happened_at needs a time zone")
+        if self.kind == "guests_arrived" and not self.guests_arrived:
+            raise ValueError("guests_arrived needs how many guests arrived")
 
 
 def effect(action: Mapping[str, Any], booking: Row) -> Row | None:
@@ -67,6 +73,13 @@ def effect(action: Mapping[str, Any], booking: Row) -> Row | None:
     if kind == "note":
         notes = booking.get("notes") or ""
         return {**booking, "notes": f"{notes}\n{action['note']}" if notes else action["note"]}
+    if kind == "guests_arrived":
+        guests = action.get("guests_arrived") or 0
+        if booking["status"] != BookingStatus.CHECKED_IN.value:
+            return None
+        if not 1 <= guests <= (booking["party_size"] or 0):
+            return None
+        return {**booking, "guests_arrived": guests}
     try:
         target = check_action(_LIFECYCLE[kind], BookingStatus(booking["status"]))
     except (TransitionError, ValueError):
@@ -125,6 +138,8 @@ def enqueue(conn: Connection, action: DeskAction, *, offline: bool) -> Row:
     }
     changed = effect(values, booking)
     if changed is None:
+        if action.kind == "guests_arrived" and booking["status"] == BookingStatus.CHECKED_IN:
+            raise ValueError(f"Guests arrived must be between 1 and {booking['party_size']}.")
         raise ValueError(f"A {booking['status']} booking cannot take {action.kind}.")
     conn.exec_driver_sql(
         "INSERT INTO actions (id, kind, booking_id, booking_number, happened_at, note, "

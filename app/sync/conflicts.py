@@ -26,6 +26,7 @@ _DONE = {
     "undo_check_in": "Undid the check-in",
     "no_show": "Marked as a no-show",
     "note": "Added a note",
+    "guests_arrived": "Recorded guests arrived",
 }
 
 

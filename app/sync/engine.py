@@ -589,8 +589,9 @@ class SyncEngine:
 
 
 def _wire(action: dict[str, Any]) -> dict[str, Any]:
-    """A queued action as ``POST /sync/actions`` takes it."""
-    return {
+    """A queued action as ``POST /sync/actions`` takes it: it stays the work of whoever did
+    it, whoever is signed in when it goes out (no staff id: the sender's)."""
+    wire = {
         "id": action["id"],
         "kind": action["kind"],
         "booking_id": action["booking_id"],
@@ -599,3 +600,6 @@ def _wire(action: dict[str, Any]) -> dict[str, Any]:
         "override_unpaid": bool(action["override_unpaid"]),
         "note": action["note"],
     }
+    if action["staff_id"]:
+        wire["performed_by"] = action["staff_id"]
+    return wire

@@ -33,7 +33,8 @@ from tests.sync.proxy import ChaosProxy
 
 @pytest.fixture(scope="module")
 async def venue(db: Any, service_url: str) -> SimpleNamespace:
-    """Today: four paid parties (one already checked in by the manager)."""
+    """Today: four paid parties of two (one already checked in by the manager) and one of
+    four."""
     org = await make_org(db, capacity=30)
     today = await make_session(db, org, starts_at=local_today_session_start(org))
     v = SimpleNamespace(org=org, manager=f"{Role.MANAGER.label} {org.slug[-3:]}")
@@ -43,6 +44,8 @@ async def venue(db: Any, service_url: str) -> SimpleNamespace:
             booking = await book(http, org, today, first, last)
             await mark_paid(db, org, booking)
             setattr(v, first.lower(), booking)
+        v.pat = await book(http, org, today, "Pat", "Party", adults=4)
+        await mark_paid(db, org, v.pat)
         r = await http.post(
             "/checkins",
             headers=org.manager.headers,
@@ -123,6 +126,38 @@ class TestTheDoorOffline:
         olive = served(service_url, venue, venue.olive)
         assert olive["status"] == "checked_in"
         assert "Brought their own torch" in olive["notes"]
+        assert not window.conflicts_button.isVisible()
+
+    def test_guests_arriving_offline_show_at_once_and_reach_the_service(
+        self, drive: Driver, qtbot, open_window, link: ChaosProxy, venue: SimpleNamespace,
+        service_url: str,
+    ) -> None:  # fmt: skip
+        window = open_offline(drive, open_window, venue.org.front_desk, link, "checkin")
+        page = window.pages["checkin"]
+        assert isinstance(page, CheckInPage)
+        scan(drive, qtbot, page, venue.pat["booking_number"])
+        card = page.card
+        assert card.verdict.text() == "Checked in"
+        assert card.guests.isVisible() and card.guests_of.text() == "of 4"
+
+        card.guests.setValue(3)
+        card.guests_save.click()
+        drive.until(lambda: card.booking and card.booking.guests_arrived == 3, "3 of 4")
+        assert window.waiting_label.text() == "2 actions waiting"
+        drive.until(
+            lambda: any(
+                b.booking_number == venue.pat["booking_number"] and b.guests_arrived == 3
+                for g in page.groups
+                for b in g.bookings
+            ),
+            "the arrivals showing 3",
+        )
+        assert served(service_url, venue, venue.pat)["status"] == "confirmed"
+
+        link.unblock()
+        drive.until(lambda: not window.waiting_label.isVisible(), "the queue sent")
+        pat = served(service_url, venue, venue.pat)
+        assert (pat["status"], pat["guests_arrived"]) == ("checked_in", 3)
         assert not window.conflicts_button.isVisible()
 
     def test_a_cancellation_missed_offline_needs_attention(

@@ -189,3 +189,36 @@ def test_check_in_then_undo_both_replay_in_order(cache: Cache, venue: Venue) -> 
     apply(cache, [rows.change("booking", {**alice, "version": 3})])
     row = cached(cache, alice)
     assert (row["status"], row["guests_arrived"], row["checked_in_at"]) == ("confirmed", 0, None)
+
+
+def test_guests_arriving_show_at_once_for_a_checked_in_party_only(
+    cache: Cache, venue: Venue
+) -> None:
+    alice, bob = venue.bookings["Alice"], venue.bookings["Bob"]
+    with pytest.raises(ValueError, match="confirmed booking cannot take guests_arrived"):
+        queue(cache, "guests_arrived", bob, guests_arrived=2)
+    queue(cache, "check_in", bob, guests_arrived=1)
+    queue(cache, "guests_arrived", bob, guests_arrived=2)
+    assert cached(cache, bob)["guests_arrived"] == 2
+    with pytest.raises(ValueError, match="between 1 and 3"):
+        queue(cache, "guests_arrived", bob, guests_arrived=4)
+    with pytest.raises(ValueError, match="how many"):
+        actions.DeskAction(
+            kind="guests_arrived", booking_id=alice["id"], happened_at=at(14, 5),
+            staff_name="Sam",
+        )  # fmt: skip
+
+    # An older copy from the feed keeps both local changes on top, in order.
+    apply(cache, [rows.change("booking", {**bob, "notes": "From the service"})])
+    row = cached(cache, bob)
+    assert (row["status"], row["guests_arrived"], row["notes"]) == (
+        "checked_in",
+        2,
+        "From the service",
+    )
+    with cache.read() as conn:
+        sent = actions.queued(conn, 10)
+    assert [(a["kind"], a["guests_arrived"]) for a in sent] == [
+        ("check_in", 1),
+        ("guests_arrived", 2),
+    ]

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from app.domain.checkin import CheckInResult
+from app.domain.roles import Role
 from app.sync import actions, conflicts, queries
 from app.sync.cache import Cache
 from app.sync.engine import CacheChanged, Progress, SyncEngine, SyncEvent
@@ -81,6 +82,59 @@ async def test_a_check_in_at_the_door_is_sent_and_settles(
     row = cached(desk, booking.id)
     assert row is not None and row["status"] == "checked_in"
     assert row["checked_in_by_name"] == served["checked_in_by_name"]
+
+
+async def test_actions_queued_offline_stay_the_work_of_whoever_did_them(
+    db: Any, service_url: str, desks: DeskFactory
+) -> None:
+    org = await make_org(db)
+    alexs, no_id = await make_bookings(db, org, 2)
+    alex = f"{Role.FRONT_DESK.label} {org.slug[-3:]}"
+    sam = f"{Role.MANAGER.label} {org.slug[-3:]}"
+    desk = desks(service_url, org.front_desk, name="shared")
+    await until(lambda: desk.status.first_sync_done, "the first sync")
+    await desk.stop()
+
+    # Alex checks two parties in with the service out of reach, and signs out.
+    cache = Cache(desk.cache.path)
+    with cache.write() as conn:
+        for booking, staff_id in ((alexs, str(org.front_desk.id)), (no_id, None)):
+            actions.enqueue(
+                conn,
+                actions.DeskAction(
+                    kind="check_in", booking_id=str(booking.id), happened_at=datetime.now(UTC),
+                    staff_name=alex, staff_id=staff_id, guests_arrived=1,
+                ),
+                offline=True,
+            )  # fmt: skip
+        actions.enqueue(
+            conn,
+            actions.DeskAction(
+                kind="guests_arrived", booking_id=str(alexs.id), happened_at=datetime.now(UTC),
+                staff_name=alex, staff_id=str(org.front_desk.id), guests_arrived=2,
+            ),
+            offline=True,
+        )  # fmt: skip
+    cache.close()
+
+    # Sam signs in at the same desk; the queue goes out under Sam's sign-in.
+    again = desks(service_url, org.manager, name="shared")
+    await until(lambda: again.status.waiting == 0, "the queue to be sent")
+    assert again.status.conflicts == 0
+    served = await server_booking(service_url, org.manager, alexs.id)
+    assert (served["status"], served["guests_arrived"]) == ("checked_in", 2)
+    assert served["checked_in_by_name"] == alex
+    [check_in] = [e for e in served["events"] if e["kind"] == "check_in"]
+    assert (check_in["actor_name"], check_in["message"]) == (
+        alex,
+        f"Sent later from the desk by {sam}.",
+    )
+    # An action that does not say who did it is the sender's.
+    assert (await server_booking(service_url, org.manager, no_id.id))["checked_in_by_name"] == sam
+    await until(
+        lambda: (cached(again, alexs.id) or {}).get("checked_in_by_name") == alex,
+        "the service's copy in the cache",
+    )
 
 
 async def test_a_refused_action_is_listed_and_the_booking_corrected(

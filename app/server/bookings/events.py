@@ -19,6 +19,9 @@ class Actor:
     type: str
     id: uuid.UUID | None = None
     name: str = field(default="")
+    sent_by: Actor | None = None
+    """Who sent the change, when that is not its author: an action queued at a desk under
+    one sign-in and sent later under another."""
 
     @classmethod
     def staff(cls, principal: Principal) -> Actor:
@@ -41,6 +44,7 @@ async def record_event(
     data: dict[str, Any] | None = None,
 ) -> BookingEvent:
     """Append one line to the booking's timeline."""
+    message, data = timeline_text(actor, message, data)
     event = BookingEvent(
         organization_id=booking.organization_id,
         booking_id=booking.id,
@@ -51,8 +55,22 @@ async def record_event(
         from_status=from_status,
         to_status=to_status,
         message=message,
-        data=data or {},
+        data=data,
     )
     session.add(event)
     await session.flush()
     return event
+
+
+def timeline_text(
+    actor: Actor, message: str, data: dict[str, Any] | None
+) -> tuple[str, dict[str, Any]]:
+    """The message and data of a timeline line by ``actor``, naming who sent it if not them."""
+    data = dict(data or {})
+    sender = actor.sent_by
+    if sender is None:
+        return message, data
+    data["sent_by"] = {"id": str(sender.id) if sender.id else None, "name": sender.name}
+    if not message:
+        return f"Sent later from the desk by {sender.name}.", data
+    return f"{message} (sent later from the desk by {sender.name})", data

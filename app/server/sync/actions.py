@@ -5,8 +5,12 @@ first, in one statement (a concurrent copy of the same batch waits on them, then
 stored answers), and the batch's bookings are locked in id order. Each new action's effect
 runs in a savepoint of its own: a refusal undoes all of that action and nothing else, and is
 stored as the action's answer. The rules are the bookings' and the door's own
-(``apply_action``, ``checkins.service.admit``); this module only turns their refusals into
-per-action answers that say who and when.
+(``apply_action``, ``set_guests_arrived``, ``checkins.service.admit``); this module only
+turns their refusals into per-action answers that say who and when.
+
+An action is the work of the member of staff who did it at the desk (``performed_by``),
+who need not be the one whose sign-in sends the queue: the booking and its timeline name
+the performer, and the timeline line adds who sent it.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.checkin import CheckInResult, describe_day
 from app.domain.lifecycle import Action, BookingStatus, TransitionError
 from app.server.auth.principal import Principal
-from app.server.bookings.events import Actor
-from app.server.bookings.service import apply_action
+from app.server.bookings.events import Actor, timeline_text
+from app.server.bookings.service import apply_action, set_guests_arrived
 from app.server.checkins.service import admit
 from app.server.core.db import Database
 from app.server.core.errors import AppError, Invalid, NotFound
@@ -83,6 +87,7 @@ async def apply_actions(
         first_change = await repository.last_drawn_id(session)
         batch = _Batch(session, principal, now or datetime.now(UTC))
         await batch.lock([a.booking_id for a in actions if a.id in claimed])
+        await batch.load_performers({a.performed_by for a in actions if a.id in claimed})
         answers: list[Answer] = []
         new: dict[uuid.UUID, tuple[DeskAction, Answer]] = {}
         for action in actions:
@@ -126,11 +131,14 @@ async def apply_actions(
 
 
 class _Batch:
-    """The state shared by the actions of one batch: its locked bookings, venue zones."""
+    """The state shared by the actions of one batch: its locked bookings, venue zones and
+    the staff who did its actions."""
 
     def __init__(self, session: AsyncSession, principal: Principal, now: datetime) -> None:
         self.session, self.principal, self.now = session, principal, now
-        self.actor = Actor.staff(principal)
+        self.sender = Actor.staff(principal)
+        # Who did it → the actor, or the sentence refusing them.
+        self._performers: dict[uuid.UUID, Actor | str] = {}
         self._zones: dict[uuid.UUID, str] = {}
         # Held here: the session's identity map keeps only weak references.
         self._bookings: list[Booking] = []
@@ -157,6 +165,40 @@ class _Batch:
             )
             self._zones = {venue_id: zone for venue_id, zone in rows if zone}
 
+    async def load_performers(self, ids: set[uuid.UUID | None]) -> None:
+        """Look up, at once, the staff named as having done the batch's actions."""
+        others = {i for i in ids if i is not None and i != self.sender.id}
+        if not others:
+            return
+        # Row-level security shows only this organization's staff; the filter says so too.
+        rows = await self.session.execute(
+            select(StaffUser.id, StaffUser.name, StaffUser.active).where(
+                StaffUser.id.in_(others),
+                StaffUser.organization_id == self.principal.organization_id,
+            )
+        )
+        found = {staff_id: (name, active) for staff_id, name, active in rows}
+        for staff_id in others:
+            name, active = found.get(staff_id, (None, False))
+            if name is None:
+                self._performers[staff_id] = _NOT_STAFF
+            elif not active:
+                self._performers[staff_id] = (
+                    f"This was done by {name}, whose account is no longer active; nothing "
+                    "was changed."
+                )
+            else:
+                self._performers[staff_id] = Actor("staff", staff_id, name, sent_by=self.sender)
+
+    def performer(self, action: DeskAction) -> Actor:
+        """Who did ``action`` at the desk; a refusal when that is not active staff here."""
+        if action.performed_by is None or action.performed_by == self.sender.id:
+            return self.sender
+        found = self._performers.get(action.performed_by, _NOT_STAFF)
+        if isinstance(found, str):
+            raise Refusal("forbidden", found)
+        return found
+
     async def timezone(self, booking: Booking) -> str:
         """The booking's venue's time zone (as ``venue_timezone`` says), looked up once."""
         zone = self._zones.get(booking.venue_id)
@@ -169,13 +211,14 @@ class _Batch:
     async def apply(self, action: DeskAction) -> Answer:
         """Apply one new action in a savepoint; a refusal undoes that savepoint only."""
         try:
+            actor = self.performer(action)
             if action.kind == "note":
                 # Nothing can refuse a note once its booking is found, so it needs no
                 # savepoint; its rows are written with the batch's next flush.
                 booking = await self._booking(action)
-                return _note(self.session, booking, self.actor, action, self._when(action))
+                return _note(self.session, booking, actor, action, self._when(action))
             async with self.session.begin_nested():
-                return await self._perform(action)
+                return await self._perform(action, actor)
         except Refusal as refusal:
             return Answer(
                 action.id, "rejected", refusal.code, refusal.message, refusal.at, refusal.by
@@ -192,13 +235,15 @@ class _Batch:
             raise Refusal("unknown", "There is no such booking (it may have been removed).")
         return booking
 
-    async def _perform(self, action: DeskAction) -> Answer:
-        session, actor, when = self.session, self.actor, self._when(action)
+    async def _perform(self, action: DeskAction, actor: Actor) -> Answer:
+        session, when = self.session, self._when(action)
         booking = await self._booking(action)
         timezone = await self.timezone(booking)
         try:
             if action.kind == "check_in":
                 return await _check_in(session, booking, actor, action, when, timezone)
+            if action.kind == "guests_arrived":
+                return await _guests_arrived(session, booking, actor, action, when)
             return await _move(session, booking, actor, action, when, timezone)
         except TransitionError as exc:
             raise await _transition_refusal(session, booking, exc, self.now, timezone) from exc
@@ -225,7 +270,9 @@ async def _cursors(session: AsyncSession, booking_ids: set[str], after: int) -> 
 
 
 def _request_payload(action: DeskAction) -> dict[str, Any]:
+    # client_actions.staff_user_id is who sent it; who did it is kept with the request.
     return {
+        "performed_by": str(action.performed_by) if action.performed_by else None,
         "guests_arrived": action.guests_arrived,
         "override_unpaid": action.override_unpaid,
         "note": action.note,
@@ -279,6 +326,10 @@ async def _stored_answers(
     return {s.id: s for s in stored}
 
 
+_NOT_STAFF = (
+    "The member of staff who did this is not active staff of this organization; "
+    "nothing was changed."
+)
 _TAKEN = "This action id is already taken; send a new one."
 _REUSED = "This action id was already used for a different action; send a new one."
 
@@ -377,13 +428,35 @@ async def _move(
     return Answer(action.id, "applied", None, message, when, actor.name)
 
 
-def _note(
+async def _guests_arrived(
     session: AsyncSession, booking: Booking, actor: Actor, action: DeskAction, when: datetime
+) -> Answer:
+    """Record how many of a checked-in party are here so far."""
+    status = BookingStatus(booking.status)
+    if status is not BookingStatus.CHECKED_IN:
+        raise Refusal(
+            "invalid_transition",
+            "Guests arrived can only be recorded for a checked-in booking; this one is "
+            f"{status.value.replace('_', ' ')}.",
+        )
+    assert action.guests_arrived is not None  # the schema requires it for this kind
+    booking = await set_guests_arrived(session, booking.id, action.guests_arrived, actor)
+    message = f"{booking.guests_arrived} of {booking.party_size} arrived."
+    return Answer(action.id, "applied", None, message, when, actor.name)
+
+
+def _note(
+    session: AsyncSession,
+    booking: Booking,
+    actor: Actor,
+    action: DeskAction,
+    when: datetime,
 ) -> Answer:
     """Append the note and its timeline line (as ``record_event`` writes it), unflushed: the
     notes of a batch are written together."""
     text = action.note or ""
     booking.notes = f"{booking.notes.rstrip()}\n{text}" if booking.notes.strip() else text
+    message, data = timeline_text(actor, text, {"happened_at": when.isoformat()})
     session.add(
         BookingEvent(
             organization_id=booking.organization_id,
@@ -392,8 +465,8 @@ def _note(
             actor_type=actor.type,
             actor_id=actor.id,
             actor_name=actor.name,
-            message=text,
-            data={"happened_at": when.isoformat()},
+            message=message,
+            data=data,
         )
     )
     return Answer(action.id, "applied", None, "Note added.", when, actor.name)

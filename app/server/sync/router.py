@@ -99,8 +99,11 @@ async def stream(request: Request, principal: StaffUser, db: DbDep) -> EventSour
 async def actions(body: ActionBatch, principal: StaffUser, db: DbDep) -> ActionResults:
     """Apply the desk's queued actions in order, each exactly once (by its id).
 
-    Every action gets an answer: applied, already_done (when and by whom) or rejected (a
-    code and a sentence naming who and when). A replayed id gets its stored answer.
+    Each is recorded as the work of whoever did it at the desk (``performed_by``, an active
+    member of this organization's staff; by default the sender), and the timeline adds who
+    sent it when that is someone else. Every action gets an answer: applied, already_done
+    (when and by whom) or rejected (a code and a sentence naming who and when). A replayed
+    id gets its stored answer.
     """
     answers = await apply_actions(db, principal, body.device_id, body.actions)
     return ActionResults(results=[ActionResult.model_validate(a) for a in answers])

@@ -25,7 +25,11 @@ service's listener reconnects, the newest cursor is sent again.
 
 Actions (``POST /sync/actions``): ``happened_at`` (never later than the service's clock)
 becomes the check-in time and decides which day "today" is; the booking's timeline records
-when the action reached the service.
+when the action reached the service. ``performed_by`` names the member of staff who did it
+at the desk when that is not who sends it (a queue filled offline by Alex and sent after Sam
+signed in): the check-in, the timeline and the answer's ``by`` name the performer, and the
+timeline line also says who sent it. ``guests_arrived`` records how many of a checked-in
+party are here so far.
 """
 
 from __future__ import annotations
@@ -245,13 +249,15 @@ class ChangesPage(ResponseBody):
 
 # --- POST /sync/actions -------------------------------------------------------------------
 
-ActionKind = Literal["check_in", "undo_check_in", "no_show", "note"]
+ActionKind = Literal["check_in", "undo_check_in", "no_show", "note", "guests_arrived"]
 Outcome = Literal["applied", "already_done", "rejected"]
 
 # Codes of a rejected action. The door vocabulary (app.domain.checkin) first; then
-# "invalid_transition" (the lifecycle refuses it), "forbidden" (this action id was already
-# used for something else, or by another organization), "too_early" (no-show before the
-# session starts) and "invalid" (e.g. more guests arrived than the party has).
+# "invalid_transition" (the lifecycle refuses it, or guests arrived for a booking that is
+# not checked in), "forbidden" (this action id was already used for something else, or by
+# another organization; or performed_by is not an active member of this organization's
+# staff), "too_early" (no-show before the session starts) and "invalid" (e.g. more guests
+# arrived than the party has).
 REJECTION_CODES = (
     "cancelled", "expired", "not_today", "unpaid", "unknown",
     "invalid_transition", "forbidden", "too_early", "invalid",
@@ -262,21 +268,38 @@ class DeskAction(RequestBody):
     """One action taken at the desk, possibly while offline."""
 
     id: uuid.UUID = Field(description="Chosen by the desk; the same id is applied once.")
-    kind: ActionKind
+    kind: ActionKind = Field(
+        description="check_in, undo_check_in, no_show, note, or guests_arrived (how many of "
+        "a checked-in party are here so far)."
+    )
     booking_id: uuid.UUID
     happened_at: AwareDatetime = Field(description="When staff did it at the desk.")
-    guests_arrived: int | None = Field(default=None, ge=1, le=1000)
+    performed_by: uuid.UUID | None = Field(
+        default=None,
+        description="The staff user who did it at the desk, if not the sender (the queue may "
+        "go out under a later sign-in). Must be an active member of the organization's staff, "
+        "else the action is rejected as forbidden. Absent: the sender.",
+    )
+    guests_arrived: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="check_in: how many of the party came in (default: all of it); "
+        "guests_arrived: how many are here now (1 to the party size).",
+    )
     override_unpaid: bool = False
     note: str | None = Field(default=None, min_length=1, max_length=2000)
 
     @model_validator(mode="after")
-    def _note_only_for_notes(self) -> Self:
+    def _fields_of_the_kind(self) -> Self:
         if self.kind == "note" and self.note is None:
             raise ValueError("A note action needs the note's text.")
         if self.kind != "note" and self.note is not None:
             raise ValueError("Only a note action carries a note.")
-        if self.kind != "check_in" and self.guests_arrived is not None:
-            raise ValueError("Only a check-in carries guests_arrived.")
+        if self.kind == "guests_arrived" and self.guests_arrived is None:
+            raise ValueError("A guests_arrived action needs how many guests arrived.")
+        if self.kind not in ("check_in", "guests_arrived") and self.guests_arrived is not None:
+            raise ValueError("Only a check-in or guests_arrived carries guests_arrived.")
         return self
 
 
@@ -295,7 +318,9 @@ class ActionResult(ResponseBody):
     code: str | None = Field(description="Set for a rejection (see REJECTION_CODES).")
     message: str = Field(description="The sentence staff read, naming who and when if known.")
     at: datetime | None = Field(description="When it was done (applied or earlier), if known.")
-    by: str | None = Field(description="Who did it (staff name), if known.")
+    by: str | None = Field(
+        description="Who did it (staff name, the performer rather than the sender), if known."
+    )
     cursor: int | None = Field(
         description="For applied: the feed's cursor of the booking's change; the desk's copy "
         "is current once it has pulled up to it."

@@ -62,6 +62,9 @@ class AnswerCard(QFrame):
         self.guests_label = QLabel("Guests arrived:")
         self.guests_of = QLabel()
         self.guests_save = QPushButton("Save")
+        self.guests_save.setToolTip(
+            "Record how many are here (kept with the booking, also offline)"
+        )
         self.guests_save.clicked.connect(self._save_guests)
         self.undo = QPushButton("Undo check-in")
         self.undo.setToolTip("Take back this check-in (Ctrl+Z)")

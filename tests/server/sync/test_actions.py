@@ -297,6 +297,47 @@ class TestNoShow:
         assert "no-show" in answers[1]["message"]
 
 
+class TestGuestsArrived:
+    async def test_is_applied_once_and_a_resend_gets_the_same_answer(self, client, db, org):
+        party = await booked(client, org, db, starts_at=local_today_session_start(org), adults=4)
+        check_in = action("check_in", party, override_unpaid=True, guests_arrived=1)
+        more = action("guests_arrived", party, guests_arrived=3)
+        answers = await send(client, org.front_desk, [check_in, more])
+        assert [a["outcome"] for a in answers] == ["applied", "applied"]
+        assert answers[1]["message"] == "3 of 4 arrived."
+        assert answers[1]["by"] == staff_name(org, "front_desk")
+        assert isinstance(answers[1]["cursor"], int)
+
+        [again] = await send(client, org.front_desk, [more])
+        assert again == answers[1]
+        b = await detail(client, org, party)
+        assert (b["status"], b["guests_arrived"]) == ("checked_in", 3)
+        [event] = [e for e in b["events"] if e["kind"] == "guests_arrived"]
+        assert event["message"] == "3 of 4 arrived (was 1)."
+
+    async def test_needs_a_checked_in_booking_and_at_most_the_party(self, client, org, today):
+        [not_in] = await send(
+            client, org.front_desk, [action("guests_arrived", today, guests_arrived=1)]
+        )
+        assert (not_in["outcome"], not_in["code"]) == ("rejected", "invalid_transition")
+        assert not_in["message"] == (
+            "Guests arrived can only be recorded for a checked-in booking; this one is confirmed."
+        )
+        answers = await send(
+            client,
+            org.front_desk,
+            [
+                action("check_in", today, override_unpaid=True),
+                action("guests_arrived", today, guests_arrived=3),
+            ],
+        )
+        assert (answers[1]["outcome"], answers[1]["code"]) == ("rejected", "invalid")
+        assert answers[1]["message"] == "Guests arrived must be between 1 and 2."
+        b = await detail(client, org, today)
+        assert (b["status"], b["guests_arrived"]) == ("checked_in", 2)
+        assert not [e for e in b["events"] if e["kind"] == "guests_arrived"]
+
+
 async def test_bad_batches_get_clear_errors_and_change_nothing(client, org, today):
     h = org.front_desk.headers
     good = action("note", today, note="fine")
@@ -313,6 +354,12 @@ async def test_bad_batches_get_clear_errors_and_change_nothing(client, org, toda
         "bad id": {"device_id": "d", "actions": [{**good, "id": "not-a-uuid"}]},
         "too many": {"device_id": "d", "actions": [good] * 501},
         "note too long": {"device_id": "d", "actions": [{**good, "note": "x" * 2001}]},
+        "guests without a count": {
+            "device_id": "d",
+            "actions": [{**good, "kind": "guests_arrived", "note": None}],
+        },
+        "guests on a note": {"device_id": "d", "actions": [{**good, "guests_arrived": 2}]},
+        "performer not an id": {"device_id": "d", "actions": [{**good, "performed_by": "Sam"}]},
         "unknown field": {"device_id": "d", "actions": [{**good, "refund": 100}]},
     }
     for name, body in cases.items():
