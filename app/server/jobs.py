@@ -89,17 +89,19 @@ def build_queue(
 
     @queue.task(name=PROCESS_STRIPE_EVENTS, queue=STRIPE_QUEUE, retry=STRIPE_EVENT_RETRY)
     async def process_stripe_events(groups: list[list[str]]) -> dict[str, int]:
-        """Events stored together: those about one booking in one transaction, the others
-        (and a group that cannot go together) one by one. If any failed the job is
-        retried, which finds the others already processed."""
+        """Events stored together (groups about one booking): all in one transaction; when
+        they cannot go together, each group in its own, and a group that cannot either, one
+        event at a time. If any failed the job is retried, which finds the others already
+        processed."""
         outcomes: Counter[str] = Counter()
         failure: Exception | None = None
-        for group in groups:
-            together = None
-            if len(group) > 1:
-                together = await stripe_events.process_together(db, gateway, group)
-            if together is not None:
-                outcomes.update(together)
+        together = await stripe_events.process_groups(db, gateway, groups)
+        for group in groups if together is None else []:
+            alone = None
+            if len(groups) > 1:
+                alone = await stripe_events.process_groups(db, gateway, [group])
+            if alone is not None:
+                outcomes.update(alone.values())
                 continue
             for event_id in group:
                 try:
@@ -108,6 +110,8 @@ def build_queue(
                     await stripe_events.record_failure(db, event_id, exc)
                     outcomes["failed"] += 1
                     failure = failure or exc
+        if together is not None:
+            outcomes.update(together.values())
         if outcomes["applied_with_messages"]:
             await _send_soon(queue)
         if failure is not None:

@@ -10,25 +10,18 @@ cancellation drops pending reminders and a reschedule moves them.
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.lifecycle import BookingStatus
 from app.server.core.validation import normalise_phone
-from app.server.db.models import (
-    ActivitySession,
-    Booking,
-    Customer,
-    Organization,
-    OutboxMessage,
-    Venue,
-)
+from app.server.db.models import Booking, OutboxMessage
 
 BOOKING_CONFIRMATION = "booking_confirmation"
 BOOKING_REMINDER = "booking_reminder"
@@ -51,6 +44,8 @@ SMS_TEMPLATES = frozenset({BOOKING_CONFIRMATION, BOOKING_REMINDER})
 """Templates also sent by SMS, to customers with a phone who agreed to texts."""
 
 REMINDER_LEAD = timedelta(hours=24)
+CANCELLED_REASON = "Not sent: the booking was cancelled."
+MOVED_REASON = "Not sent: the booking moved to another time."
 CAUSE_LENGTH = 100
 REMINDED_STATUSES = frozenset({BookingStatus.CONFIRMED.value})
 
@@ -69,20 +64,52 @@ async def recipients_of(session: AsyncSession, booking: Booking) -> Recipients:
     An online booking not yet linked to its customer is matched by e-mail, so a returning
     customer's consent counts from their first paid booking on.
     """
-    customer: Customer | None = None
-    if booking.customer_id is not None:
-        customer = await session.get(Customer, booking.customer_id)
-    elif booking.contact_email:
-        customer = await session.scalar(
-            select(Customer).where(
-                func.lower(Customer.email) == booking.contact_email.strip().lower(),
-                Customer.merged_into_id.is_(None),
-            )
-        )
-    email = (customer.email if customer and booking.customer_id else None) or booking.contact_email
+    return _recipients(booking, await _message_facts(session, booking))
+
+
+# Everything a booking's messages need, in one read: its customer (by id, or by e-mail for
+# a booking not linked yet), its session's start and the address of admin notices (the
+# organization's, else its venue's).
+_MESSAGE_FACTS = text("""
+    SELECT c.found, c.email, c.phone, c.sms_opt_in,
+        (SELECT starts_at FROM activity_sessions WHERE id = :session_id) AS starts_at,
+        (SELECT coalesce(nullif(o.notification_email, ''), nullif(v.email, ''))
+           FROM organizations AS o, venues AS v
+          WHERE o.id = :organization_id AND v.id = :venue_id) AS admin_address
+    FROM (SELECT 1) AS one
+    LEFT JOIN LATERAL (
+        (SELECT true AS found, email, phone, sms_opt_in FROM customers WHERE id = :customer_id)
+        UNION ALL
+        (SELECT true, email, phone, sms_opt_in FROM customers
+          WHERE CAST(:customer_id AS uuid) IS NULL AND lower(email) = :contact_email
+            AND merged_into_id IS NULL
+          LIMIT 1)
+        LIMIT 1
+    ) AS c ON true
+""")
+
+
+async def _message_facts(session: AsyncSession, booking: Booking) -> Row[Any]:
+    contact = booking.contact_email.strip().lower() if booking.contact_email else None
+    result = await session.execute(
+        _MESSAGE_FACTS,
+        {
+            "customer_id": booking.customer_id,
+            "contact_email": contact,
+            "session_id": booking.session_id,
+            "organization_id": booking.organization_id,
+            "venue_id": booking.venue_id,
+        },
+    )
+    return result.one()
+
+
+def _recipients(booking: Booking, facts: Row[Any]) -> Recipients:
+    linked = bool(facts.found and booking.customer_id)
+    email = (facts.email if linked else None) or booking.contact_email
     phone = None
-    raw_phone = booking.contact_phone or (customer.phone if customer else None)
-    if customer is not None and customer.sms_opt_in and raw_phone:
+    raw_phone = booking.contact_phone or (facts.phone if facts.found else None)
+    if facts.found and facts.sms_opt_in and raw_phone:
         try:
             phone = normalise_phone(raw_phone)
         except ValueError:
@@ -90,121 +117,53 @@ async def recipients_of(session: AsyncSession, booking: Booking) -> Recipients:
     return Recipients(email.strip() if email else None, phone)
 
 
-async def admin_address(session: AsyncSession, booking: Booking) -> str | None:
-    """The organization's notification address, else its venue's e-mail."""
-    address = await session.scalar(
-        select(Organization.notification_email).where(Organization.id == booking.organization_id)
-    )
-    if not address:
-        address = await session.scalar(select(Venue.email).where(Venue.id == booking.venue_id))
-    return address or None
-
-
-async def write_message(
-    session: AsyncSession,
-    booking: Booking,
-    *,
-    channel: str,
-    template: str,
-    cause: str,
-    recipient: str,
-    context: dict[str, Any],
-    send_after: datetime,
-) -> uuid.UUID | None:
-    """Insert one outbox row unless this (booking, template, cause, channel) exists; its id."""
-    return await session.scalar(
-        insert(OutboxMessage)
-        .values(
-            organization_id=booking.organization_id,
-            booking_id=booking.id,
-            channel=channel,
-            template=template,
-            cause=normalize_cause(cause),
-            recipient=recipient,
-            context=context,
-            status="pending",
-            send_after=send_after,
-            attempts=0,
-        )
-        .on_conflict_do_nothing(
-            index_elements=[
-                OutboxMessage.booking_id,
-                OutboxMessage.template,
-                OutboxMessage.cause,
-                OutboxMessage.channel,
-            ]
-        )
-        .returning(OutboxMessage.id)
-    )
-
-
 async def queue_booking_messages(
     session: AsyncSession,
     booking: Booking,
-    template: str,
-    *,
+    *templates: str,
     cause: str,
     context: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Write the messages ``template`` means for ``booking`` into the caller's transaction.
+    """Write the messages ``templates`` mean for ``booking`` into the caller's transaction.
 
     ``booking_confirmation`` (also schedules the reminder), ``booking_cancelled`` (context
     ``refund_amount``; drops pending reminders), ``booking_rescheduled`` (context
     ``old_starts_at`` ISO; moves the reminder), ``payment_link`` (context ``url``),
     ``admin_new_booking`` (to the organization's notification address). E-mail always, SMS
     for confirmation and reminder to customers with a phone who agreed. At most once per
-    (booking, template, cause).
+    (booking, template, cause). One read and one write, however many messages.
     """
-    if template not in QUEUED_BY_CALLERS:
-        raise ValueError(f"unknown outbox template: {template!r}")
+    unknown = [t for t in templates if t not in QUEUED_BY_CALLERS]
+    if not templates or unknown:
+        raise ValueError(f"unknown outbox template: {unknown or templates!r}")
     if not cause:
         raise ValueError("an outbox message needs a cause")
     cause = normalize_cause(cause)
     now = now or datetime.now(UTC)
     context = _jsonable(context or {})
     await session.flush()  # the booking row must exist before its messages refer to it
-    if template == ADMIN_NEW_BOOKING:
-        address = await admin_address(session, booking)
-        if address:
-            await write_message(
-                session,
-                booking,
-                channel="email",
-                template=template,
-                cause=cause,
-                recipient=address,
-                context=context,
-                send_after=now,
+    facts = await _message_facts(session, booking)
+    to = _recipients(booking, facts)
+    messages: list[_Message] = []
+    for template in templates:
+        if template == ADMIN_NEW_BOOKING:
+            if facts.admin_address:
+                messages.append(_Message("email", template, cause, facts.admin_address, context))
+            continue
+        if template == BOOKING_CANCELLED:
+            await drop_pending_reminders(
+                session, booking.id, "Not sent: the booking was cancelled."
             )
-        return
-    to = await recipients_of(session, booking)
-    if template == BOOKING_CANCELLED:
-        await drop_pending_reminders(session, booking.id, "Not sent: the booking was cancelled.")
-    if to.email:
-        await write_message(
-            session,
-            booking,
-            channel="email",
-            template=template,
-            cause=cause,
-            recipient=to.email,
-            context=context,
-            send_after=now,
-        )
-    if to.phone and template in SMS_TEMPLATES:
-        await write_message(
-            session,
-            booking,
-            channel="sms",
-            template=template,
-            cause=cause,
-            recipient=to.phone,
-            context=context,
-            send_after=now,
-        )
-    if template in (BOOKING_CONFIRMATION, BOOKING_RESCHEDULED):
-        await schedule_reminders(session, booking, to, now)
+        if to.email:
+            messages.append(_Message("email", template, cause, to.email, context))
+        if to.phone and template in SMS_TEMPLATES:
+            messages.append(_Message("sms", template, cause, to.phone, context))
+    reminder = None
+    if facts.starts_at is not None and {BOOKING_CONFIRMATION, BOOKING_RESCHEDULED} & set(templates):
+        reminder = reminder_cause(facts.starts_at)
+        messages += _reminders(booking, to, facts.starts_at, now)
+    await _write_messages(session, booking, messages, now, keep_reminder=reminder)
 
 
 def normalize_cause(cause: str) -> str:
@@ -221,69 +180,86 @@ def reminder_cause(starts_at: datetime) -> str:
     return f"start:{starts_at.astimezone(UTC).isoformat()}"
 
 
-async def schedule_reminders(
-    session: AsyncSession, booking: Booking, to: Recipients, now: datetime
-) -> None:
-    """Keep exactly one pending reminder per channel, due 24 hours before the start.
+@dataclass(frozen=True, slots=True)
+class _Message:
+    channel: str
+    template: str
+    cause: str
+    recipient: str
+    context: dict[str, Any]
+    send_after: datetime | None = None  # None: now
 
-    Reminders for another start time (the booking moved) are dropped; one for this start
-    time is written, or revived if a move away and back had dropped it. A start less than
-    24 hours away gets no reminder: the confirmation has just told the customer.
-    """
-    starts_at = await session.scalar(
-        select(ActivitySession.starts_at).where(ActivitySession.id == booking.session_id)
-    )
-    if starts_at is None:  # pragma: no cover - a booking always has its session
-        return
-    cause = reminder_cause(starts_at)
-    await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.booking_id == booking.id,
-            OutboxMessage.template == BOOKING_REMINDER,
-            OutboxMessage.status == "pending",
-            OutboxMessage.cause != cause,
-        )
-        .values(status="cancelled", last_error="Not sent: the booking moved to another time.")
-    )
+
+def _reminders(
+    booking: Booking, to: Recipients, starts_at: datetime, now: datetime
+) -> list[_Message]:
+    """One reminder per channel, due 24 hours before the start; none for a booking that
+    is not confirmed or starts sooner (the confirmation has just told the customer)."""
     due = starts_at - REMINDER_LEAD
     if booking.status not in REMINDED_STATUSES or due <= now:
-        return
+        return []
+    cause = reminder_cause(starts_at)
     context = {"starts_at": starts_at.astimezone(UTC).isoformat()}
-    channels = [("email", to.email), ("sms", to.phone)]
-    for channel, recipient in channels:
-        if not recipient:
-            continue
-        statement = insert(OutboxMessage).values(
-            organization_id=booking.organization_id,
-            booking_id=booking.id,
-            channel=channel,
-            template=BOOKING_REMINDER,
-            cause=cause,
-            recipient=recipient,
-            context=context,
-            status="pending",
-            send_after=due,
-            attempts=0,
-        )
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[
-                    OutboxMessage.booking_id,
-                    OutboxMessage.template,
-                    OutboxMessage.cause,
-                    OutboxMessage.channel,
-                ],
-                set_={
-                    "status": "pending",
-                    "send_after": statement.excluded.send_after,
-                    "recipient": statement.excluded.recipient,
-                    "attempts": 0,
-                    "last_error": None,
-                },
-                where=OutboxMessage.status == "cancelled",
-            )
-        )
+    return [
+        _Message(channel, BOOKING_REMINDER, cause, recipient, context, due)
+        for channel, recipient in (("email", to.email), ("sms", to.phone))
+        if recipient
+    ]
+
+
+# One statement of fixed shape for any number of messages. A reminder for another start
+# time than ``keep_reminder`` (the booking moved) is dropped; a reminder dropped earlier for
+# this start time (a move away and back) is revived; any other message already written for
+# its (booking, template, cause, channel) stays as it is.
+_WRITE_MESSAGES = text("""
+    WITH moved AS (
+        UPDATE email_outbox
+           SET status = 'cancelled', last_error = :moved_reason, updated_at = now()
+         WHERE CAST(:keep_reminder AS text) IS NOT NULL
+           AND booking_id = :booking_id AND template = :reminder AND status = 'pending'
+           AND cause <> :keep_reminder
+    )
+    INSERT INTO email_outbox (organization_id, booking_id, channel, template, cause,
+                              recipient, context, status, send_after, attempts)
+    SELECT :organization_id, :booking_id, m.channel, m.template, m.cause, m.recipient,
+           CAST(m.context AS jsonb), 'pending', m.send_after, 0
+      FROM unnest(CAST(:channels AS text[]), CAST(:templates AS text[]),
+                  CAST(:causes AS text[]), CAST(:recipients AS text[]),
+                  CAST(:contexts AS text[]), CAST(:send_afters AS timestamptz[]))
+           AS m(channel, template, cause, recipient, context, send_after)
+    ON CONFLICT (booking_id, template, cause, channel) DO UPDATE
+       SET status = 'pending', send_after = excluded.send_after,
+           recipient = excluded.recipient, attempts = 0, last_error = NULL, updated_at = now()
+     WHERE email_outbox.status = 'cancelled' AND email_outbox.template = :reminder
+""")
+
+
+async def _write_messages(
+    session: AsyncSession,
+    booking: Booking,
+    messages: list[_Message],
+    now: datetime,
+    *,
+    keep_reminder: str | None,
+) -> None:
+    if not messages and keep_reminder is None:
+        return
+    await session.execute(
+        _WRITE_MESSAGES,
+        {
+            "organization_id": booking.organization_id,
+            "booking_id": booking.id,
+            "reminder": BOOKING_REMINDER,
+            "keep_reminder": keep_reminder,
+            "moved_reason": MOVED_REASON,
+            "channels": [m.channel for m in messages],
+            "templates": [m.template for m in messages],
+            "causes": [m.cause for m in messages],
+            "recipients": [m.recipient for m in messages],
+            "contexts": [json.dumps(m.context) for m in messages],
+            "send_afters": [m.send_after or now for m in messages],
+        },
+    )
 
 
 async def drop_pending_reminders(session: AsyncSession, booking_id: uuid.UUID, why: str) -> int:

@@ -7,13 +7,15 @@ rows are upserted by their Stripe ids, and a status only moves forward.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 from app.domain.lifecycle import (
     REVIVABLE_BY_LATE_PAYMENT,
@@ -117,6 +119,31 @@ async def attach_customer(
         await customers.refresh_analytics(session, booking.customer_id, today, timezone)
 
 
+@functools.cache
+def _insert_card_payment() -> ReturningInsert[Payment]:
+    """A succeeded Stripe card payment, unless its PaymentIntent has a row (nothing then).
+    Built once: constructing it per event costs more CPU than running it."""
+    table = cast(Table, Payment.__table__)
+    given = (
+        "organization_id", "booking_id", "amount", "currency", "stripe_payment_intent_id",
+        "stripe_charge_id",
+    )  # fmt: skip
+    return (
+        insert(Payment)
+        .values(
+            {
+                **{name: bindparam(name, type_=table.c[name].type) for name in given},
+                "provider": "stripe",
+                "method": "card",
+                "status": "succeeded",
+                "refunded_amount": 0,
+            }
+        )
+        .on_conflict_do_nothing(index_elements=[Payment.stripe_payment_intent_id])
+        .returning(Payment)
+    )
+
+
 async def _upsert_payment(
     session: AsyncSession, booking: Booking, fact: PaymentFact
 ) -> tuple[Payment, bool]:
@@ -134,21 +161,15 @@ async def _upsert_payment(
             known.stripe_charge_id = fact.charge_id
         return known, False
     created = await session.scalar(
-        insert(Payment)
-        .values(
-            organization_id=booking.organization_id,
-            booking_id=booking.id,
-            provider="stripe",
-            method="card",
-            status="succeeded",
-            amount=fact.amount or booking.total_amount,
-            refunded_amount=0,
-            currency=(fact.currency or booking.currency).upper(),
-            stripe_payment_intent_id=fact.payment_intent_id,
-            stripe_charge_id=fact.charge_id,
-        )
-        .on_conflict_do_nothing(index_elements=[Payment.stripe_payment_intent_id])
-        .returning(Payment)
+        _insert_card_payment(),
+        {
+            "organization_id": booking.organization_id,
+            "booking_id": booking.id,
+            "amount": fact.amount or booking.total_amount,
+            "currency": (fact.currency or booking.currency).upper(),
+            "stripe_payment_intent_id": fact.payment_intent_id,
+            "stripe_charge_id": fact.charge_id,
+        },
     )
     if created is not None:
         mine[fact.payment_intent_id] = created
@@ -300,8 +321,9 @@ async def _confirm(
     )
     # Written with the confirmation, so a rolled-back event mails nothing.
     cause = f"payment:{payment.id}"
-    for template in (BOOKING_CONFIRMATION, ADMIN_NEW_BOOKING):
-        await queue_booking_messages(session, booking, template, cause=cause, now=now)
+    await queue_booking_messages(
+        session, booking, BOOKING_CONFIRMATION, ADMIN_NEW_BOOKING, cause=cause, now=now
+    )
     session.info[OUTBOX_WRITTEN] = True
 
 

@@ -311,56 +311,93 @@ async def _mark(
     )
 
 
-async def process_together(
-    db: Database, gateway: StripeGateway | None, event_ids: list[str], now: datetime | None = None
-) -> list[str] | None:
-    """Apply stored events that name one booking in one transaction (the booking is found,
-    locked and written once); what happened to each, in order. None when they cannot go
-    together (not all about one booking of ours, or one of them fails): nothing is
+async def process_groups(
+    db: Database,
+    gateway: StripeGateway | None,
+    groups: list[list[str]],
+    now: datetime | None = None,
+) -> dict[str, str] | None:
+    """Apply groups of stored events in one transaction, each group naming one booking
+    (found, locked and written once); what happened to each event. None when they cannot
+    go together (a group not all about one booking of ours, or a failure): nothing is
     written then, and the caller processes them one by one.
+
+    One transaction for a job's events: its commit, the event rows' lock and their mark
+    are paid once, not once per booking.
     """
     now = now or datetime.now(UTC)
     try:
-        return await _apply_together(db, gateway, event_ids, now)
+        return await _apply_groups(db, gateway, groups, now)
+    except _CannotGoTogether:
+        return None
     except Exception:
-        log.info("events %s are processed one by one", event_ids, exc_info=True)
+        log.info("events %s are processed one by one", groups, exc_info=True)
         return None
 
 
-async def _apply_together(
-    db: Database, gateway: StripeGateway | None, event_ids: list[str], now: datetime
-) -> list[str] | None:
+class _CannotGoTogether(Exception):
+    """A group is not all about one booking of ours: the transaction is rolled back."""
+
+
+_LOCKED_EVENTS = (
+    select(_EVENTS.c.id, _EVENTS.c.type, _EVENTS.c.payload)
+    .where(
+        _EVENTS.c.id.in_(bindparam("event_ids", expanding=True)),
+        _EVENTS.c.processed_at.is_(None),
+    )
+    .order_by(_EVENTS.c.received_at, _EVENTS.c.id)
+    .with_for_update()
+)
+
+
+async def _apply_groups(
+    db: Database, gateway: StripeGateway | None, groups: list[list[str]], now: datetime
+) -> dict[str, str]:
     async with db.anonymous() as session:
-        rows = (
-            await session.execute(
-                select(StripeEvent.id, StripeEvent.type, StripeEvent.payload)
-                .where(StripeEvent.id.in_(event_ids), StripeEvent.processed_at.is_(None))
-                .order_by(StripeEvent.received_at, StripeEvent.id)
-                .with_for_update()
-            )
-        ).all()
-        facts = [fact_of(r.payload) if is_handled(r.type) else None for r in rows]
-        named = {f.booking_id if f else None for f in facts}
-        if not rows or len(named) != 1 or None in named:
-            return None
-        first = facts[0]
-        assert first is not None
-        target = await _locate(session, first, None)
-        if target is None:
-            return None
-        organization_id, booking_id = target
-        await set_organization(session, organization_id)
-        row = (await session.execute(_LOCKED_BOOKING, {"booking_id": booking_id})).first()
-        if row is None:  # pragma: no cover - located above under the same organization
-            return None
-        booking, timezone = row
-        for fact in facts:
-            assert fact is not None
-            await apply_fact(session, gateway, booking, fact, now, timezone=timezone)
-        await _mark(session, [r.id for r in rows], now, organization_id)
+        ids = [event_id for group in groups for event_id in group]
+        rows = (await session.execute(_LOCKED_EVENTS, {"event_ids": ids})).all()
+        group_of = {event_id: n for n, group in enumerate(groups) for event_id in group}
+        pending: dict[int, list[Any]] = {}
+        for row in rows:  # in the order they were received
+            pending.setdefault(group_of[row.id], []).append(row)
+        by_organization: dict[uuid.UUID, list[str]] = {}
+        for group in pending.values():
+            organization_id = await _apply_group(session, gateway, group, now)
+            by_organization.setdefault(organization_id, []).extend(r.id for r in group)
+        for organization_id, event_ids in by_organization.items():
+            await _mark(session, event_ids, now, organization_id)
         applied = "applied_with_messages" if session.info.get(OUTBOX_WRITTEN) else "applied"
-    done = {r.id for r in rows}
-    return [applied if i in done else "duplicate" for i in event_ids]
+    done = {row.id for row in rows}
+    return {event_id: applied if event_id in done else "duplicate" for event_id in ids}
+
+
+async def _apply_group(
+    session: AsyncSession, gateway: StripeGateway | None, rows: list[Any], now: datetime
+) -> uuid.UUID:
+    """Apply the events of one booking; its organization."""
+    facts = [fact_of(r.payload) if is_handled(r.type) else None for r in rows]
+    named = {f.booking_id if f else None for f in facts}
+    if len(named) != 1 or None in named:
+        raise _CannotGoTogether
+    first = facts[0]
+    assert first is not None
+    target = await _locate(session, first, None)
+    if target is None:
+        raise _CannotGoTogether
+    organization_id, booking_id = target
+    # Rows of the previous booking are written under its own organization before the
+    # scope moves on (row-level security checks every write against the current one).
+    await session.flush()
+    await set_organization(session, organization_id)
+    row = (await session.execute(_LOCKED_BOOKING, {"booking_id": booking_id})).first()
+    if row is None:  # pragma: no cover - located above under the same organization
+        raise _CannotGoTogether
+    booking, timezone = row
+    for fact in facts:
+        assert fact is not None
+        await apply_fact(session, gateway, booking, fact, now, timezone=timezone)
+    await session.flush()
+    return organization_id
 
 
 async def record_failure(db: Database, event_id: str, error: BaseException) -> None:

@@ -83,8 +83,9 @@ async def take_desk_booking(
             f"({payment.method.replace('_', ' ')}).",
             data={"payment_id": str(taken.id), "method": payment.method},
         )
-    for template in (BOOKING_CONFIRMATION, ADMIN_NEW_BOOKING):
-        await queue_booking_messages(session, booking, template, cause="desk_booking", now=now)
+    await queue_booking_messages(
+        session, booking, BOOKING_CONFIRMATION, ADMIN_NEW_BOOKING, cause="desk_booking", now=now
+    )
     await refresh_customer_of(session, booking, now)
     return booking
 

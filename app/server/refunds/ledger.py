@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.lifecycle import BookingStatus, PaymentStatus, payment_status_for
@@ -23,17 +23,16 @@ from app.server.db.models import Booking, Payment, Refund
 # could together give back more than was paid.
 COMMITTED_REFUND_STATUSES = ("pending", "succeeded")
 
+_MONEY_IN = select(
+    func.coalesce(func.sum(Payment.amount), 0),
+    func.coalesce(func.sum(Payment.refunded_amount), 0),
+).where(Payment.booking_id == bindparam("booking_id"), Payment.status == "succeeded")
+"""What a booking's succeeded payments took and gave back (built once: see checkout)."""
+
 
 async def settle_money(session: AsyncSession, booking: Booking) -> None:
     """Set the booking's paid and refunded figures and its payment state from its payments."""
-    paid, refunded = (
-        await session.execute(
-            select(
-                func.coalesce(func.sum(Payment.amount), 0),
-                func.coalesce(func.sum(Payment.refunded_amount), 0),
-            ).where(Payment.booking_id == booking.id, Payment.status == "succeeded")
-        )
-    ).one()
+    paid, refunded = (await session.execute(_MONEY_IN, {"booking_id": booking.id})).one()
     booking.amount_paid = int(paid)
     booking.refunded_amount = int(refunded)
     failed = booking.status == BookingStatus.PAYMENT_FAILED

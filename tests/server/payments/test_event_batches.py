@@ -14,7 +14,14 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from app.server.db.models import Booking, BookingEvent, Payment, StripeEvent
+from app.server.db.models import (
+    Booking,
+    BookingEvent,
+    Customer,
+    OutboxMessage,
+    Payment,
+    StripeEvent,
+)
 from app.server.jobs import PROCESS_STRIPE_EVENTS, JobRunner, build_queue, defer_stripe_events_in
 from app.server.payments import checkout
 from app.server.payments.checkout import CheckoutRequest, reserve_hold
@@ -22,10 +29,10 @@ from app.server.payments.stripe_events import (
     EventInbox,
     about_one_booking,
     process_event,
-    process_together,
+    process_groups,
     store_event,
 )
-from tests.factories import make_session
+from tests.factories import make_org, make_session
 
 
 async def _hold(db, org, email: str = "ada@example.com") -> Booking:
@@ -163,9 +170,9 @@ async def test_both_events_of_a_payment_apply_together_and_once(db, org):
         await store_event(db, event)
     assert about_one_booking(events) == [[e["id"] for e in events]]
 
-    outcomes = await process_together(db, None, [e["id"] for e in events])
+    outcomes = await process_groups(db, None, [[e["id"] for e in events]])
 
-    assert outcomes == ["applied_with_messages", "applied_with_messages"]
+    assert outcomes == {e["id"]: "applied_with_messages" for e in events}
     assert [await process_event(db, None, e["id"]) for e in events] == ["duplicate"] * 2
     async with db.tenant(org.id) as s:
         confirmed = await s.get_one(Booking, booking.id, populate_existing=True)
@@ -186,7 +193,7 @@ async def test_events_of_different_bookings_are_never_applied_as_one(db, org):
     for event in mixed:
         await store_event(db, event)
 
-    assert await process_together(db, None, [e["id"] for e in mixed]) is None
+    assert await process_groups(db, None, [[e["id"] for e in mixed]]) is None
 
     async with db.system() as s:
         untouched = (
@@ -199,6 +206,78 @@ async def test_events_of_different_bookings_are_never_applied_as_one(db, org):
         "applied_with_messages",
         "applied_with_messages",
     ]
+
+
+async def test_a_jobs_payments_of_two_organizations_are_applied_in_one_go(db, org):
+    other = await make_org(db)
+    bookings = [
+        await _hold(db, org, "one@example.com"),
+        await _hold(db, other, "two@example.com"),
+        await _hold(db, org, "three@example.com"),
+    ]
+    groups = []
+    for booking in bookings:
+        events = _paid(booking)
+        for event in events:
+            await store_event(db, event)
+        groups.append([e["id"] for e in events])
+
+    outcomes = await process_groups(db, None, groups)
+
+    assert outcomes == {i: "applied_with_messages" for group in groups for i in group}
+    for booking in bookings:
+        async with db.tenant(booking.organization_id) as s:
+            confirmed = await s.get_one(Booking, booking.id)
+            customer = await s.get(Customer, confirmed.customer_id)
+            mail = (
+                await s.scalars(
+                    select(OutboxMessage.template).where(OutboxMessage.booking_id == booking.id)
+                )
+            ).all()
+        assert (confirmed.status, confirmed.payment_status) == ("confirmed", "paid")
+        assert customer is not None and customer.email == booking.contact_email
+        assert "booking_confirmation" in mail
+    async with db.system() as s:
+        marked = (
+            await s.execute(
+                select(StripeEvent.organization_id, func.count())
+                .where(StripeEvent.id.in_([i for group in groups for i in group]))
+                .where(StripeEvent.processed_at.is_not(None))
+                .group_by(StripeEvent.organization_id)
+            )
+        ).all()
+    assert dict(marked) == {org.id: 4, other.id: 2}
+
+
+async def test_one_group_that_cannot_go_with_the_others_leaves_them_all_as_they_were(db, org):
+    paid = await _hold(db, org, "one@example.com")
+    first, second = await _hold(db, org, "two@example.com"), await _hold(db, org, "three@x.com")
+    good = _paid(paid)
+    mixed = [_paid(first)[0], _paid(second)[1]]
+    for event in [*good, *mixed]:
+        await store_event(db, event)
+
+    assert (
+        await process_groups(db, None, [[e["id"] for e in good], [e["id"] for e in mixed]]) is None
+    )
+
+    async with db.system() as s:
+        processed = await s.scalar(
+            select(func.count())
+            .select_from(StripeEvent)
+            .where(StripeEvent.id.in_([e["id"] for e in [*good, *mixed]]))
+            .where(StripeEvent.processed_at.is_not(None))
+        )
+    async with db.tenant(org.id) as s:
+        still = await s.get_one(Booking, paid.id)
+    assert processed == 0
+    assert still.status == "pending_payment"
+    # Left for one event at a time, as the job does next.
+    for event in [*good, *mixed]:
+        await process_event(db, None, event["id"])
+    async with db.tenant(org.id) as s:
+        statuses = [(await s.get_one(Booking, b.id)).status for b in (paid, first, second)]
+    assert statuses == ["confirmed"] * 3
 
 
 async def test_a_booking_number_already_taken_is_drawn_again(db, org, monkeypatch):
