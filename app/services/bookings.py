@@ -556,21 +556,33 @@ class BookingsService:
             )
             if answer.result is not CheckInResult.OK:
                 raise ActionRefused(answer.message, code=answer.result.value)
+        return await self.queue_action(
+            QUEUED_ACTIONS[action],
+            booking.id,
+            happened_at=now,
+            guests_arrived=guests_arrived if action is Action.CHECK_IN else None,
+            override_unpaid=override_unpaid,
+        )
+
+    async def queue_action(
+        self, kind: str, booking_id: uuid.UUID, happened_at: datetime | None = None, **fields: Any
+    ) -> BookingDetail:
+        """Apply a desk action of ``kind`` to the cache at once and queue it for the service,
+        as the work of whoever is signed in; the booking as it now reads here."""
         try:
             await self._sync.queue(
                 local_actions.DeskAction(
-                    kind=QUEUED_ACTIONS[action],
-                    booking_id=str(booking.id),
-                    happened_at=now,
-                    staff_name=identity.name,
-                    staff_id=str(identity.user_id),
-                    guests_arrived=guests_arrived if action is Action.CHECK_IN else None,
-                    override_unpaid=override_unpaid,
+                    kind=kind,
+                    booking_id=str(booking_id),
+                    happened_at=happened_at or datetime.now(UTC),
+                    staff_name=self._identity.name,
+                    staff_id=str(self._identity.user_id),
+                    **fields,
                 )
             )
         except ValueError as exc:  # the cache changed in between
             raise ActionRefused(str(exc), code="refused") from exc
-        updated = await self.cached(booking.id)
+        updated = await self.cached(booking_id)
         assert updated is not None
         return updated
 
@@ -579,16 +591,4 @@ class BookingsService:
         text = note.strip()
         if not 1 <= len(text) <= MAX_NOTE:
             raise ActionRefused(f"A note has 1 to {MAX_NOTE:,} characters.", code="invalid")
-        await self._sync.queue(
-            local_actions.DeskAction(
-                kind="note",
-                booking_id=str(booking_id),
-                happened_at=datetime.now(UTC),
-                staff_name=self._identity.name,
-                staff_id=str(self._identity.user_id),
-                note=text,
-            )
-        )
-        updated = await self.cached(booking_id)
-        assert updated is not None
-        return updated
+        return await self.queue_action("note", booking_id, note=text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, time
 
 from app.domain.booking_numbers import normalize_booking_number
 from app.domain.checkin import CheckInResult, decide
@@ -18,7 +18,6 @@ from app.services.bookings import (
     BookingRow,
     BookingsService,
 )
-from app.sync import actions as local_actions
 from app.sync.door import DoorResult
 from app.sync.engine import SyncEngine
 
@@ -131,19 +130,6 @@ class CheckInService:
             raise ActionRefused(
                 f"Guests arrived must be between 1 and {booking.party_size}.", code="invalid"
             )
-        try:
-            await self._sync.queue(
-                local_actions.DeskAction(
-                    kind="guests_arrived",
-                    booking_id=str(booking_id),
-                    happened_at=datetime.now(UTC),
-                    staff_name=self._identity.name,
-                    staff_id=str(self._identity.user_id),
-                    guests_arrived=guests,
-                )
-            )
-        except ValueError as exc:  # the cache changed in between
-            raise ActionRefused(str(exc), code="refused") from exc
-        updated = await self._bookings.cached(booking_id)
-        assert updated is not None
-        return updated
+        return await self._bookings.queue_action(
+            "guests_arrived", booking_id, guests_arrived=guests
+        )
