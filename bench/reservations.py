@@ -11,8 +11,10 @@ uvloop), as ``bookingtms server --workers 2`` spreads checkouts; they share the 
 they are on. With ``--http`` the same load also goes through the real endpoint of
 ``bookingtms server --workers N`` (with the Stripe emulator) for end-to-end checkouts/s.
 
-Afterwards every session is checked: seats reserved == sum of its held bookings' parties,
-and never above capacity. A ``pgbench -S``-style ceiling of the same server is measured in
+The table gives the CPU per attempt of the load processes and of their PostgreSQL
+backends (read from /proc: the server must be local), steadier than the rate on a shared
+machine. Afterwards every session is checked: seats reserved == sum of its held bookings'
+parties, and never above capacity. A ``pgbench -S``-style ceiling of the same server is measured in
 the same run for the ratio, and the ceiling of one hot row (conditional UPDATE + COMMIT of
 one row by the same clients, raw psycopg): what any design could take from one session.
 
@@ -54,6 +56,7 @@ from bench.common import (
     ms,
     percentile,
     print_table,
+    process_tree_cpu,
     quiet_logs,
     rate,
     report_checks,
@@ -112,7 +115,26 @@ class Probe:
     def __init__(self, db: Database) -> None:
         self.statements = 0
         self.holds: list[float] = []
-        event.listen(db.app_engine.sync_engine, "after_cursor_execute", self._executed)
+        self.backends: set[int] = set()
+        self.closed_cpu = 0.0
+        engine = db.app_engine.sync_engine
+        event.listen(engine, "after_cursor_execute", self._executed)
+        event.listen(engine, "connect", self._connected)
+        event.listen(engine, "close", self._closing)
+
+    def _connected(self, dbapi_connection: Any, _record: Any) -> None:
+        self.backends.add(dbapi_connection.driver_connection.info.backend_pid)
+
+    def _closing(self, dbapi_connection: Any, _record: Any) -> None:
+        # The pool closes overflow connections as it goes: count what their backend used.
+        pid = dbapi_connection.driver_connection.info.backend_pid
+        if pid in self.backends:
+            self.backends.discard(pid)
+            self.closed_cpu += process_tree_cpu(pid)
+
+    def backend_cpu(self) -> float:
+        """CPU seconds used so far by the PostgreSQL backends of this pool (local server)."""
+        return self.closed_cpu + sum(process_tree_cpu(pid) for pid in self.backends)
 
     def _executed(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         self.statements += 1
@@ -352,6 +374,7 @@ class Measured:
     tally: Tally
     statements: int
     holds: list[float]
+    backend_cpu: float = 0.0  # seconds, the load's PostgreSQL backends
 
 
 def direct_process(
@@ -375,9 +398,11 @@ def direct_process(
             warm = await run_load(attempt, sessions, clients, args.warmup, seed=seed)
             probe.statements, probe.holds = 0, []
             await asyncio.to_thread(_barrier.wait)
+            backend_cpu = probe.backend_cpu()
             tally = await run_load(attempt, sessions, clients, args.duration, seed=seed + 1)
             tally.warmup = warm
-            return Measured(tally, probe.statements, probe.holds)
+            backend_cpu = probe.backend_cpu() - backend_cpu
+            return Measured(tally, probe.statements, probe.holds, backend_cpu)
         finally:
             await db.dispose()
 
@@ -428,6 +453,7 @@ def run_direct(
         merged([p.tally for p in parts]),
         sum(p.statements for p in parts),
         [h for p in parts for h in p.holds],
+        sum(p.backend_cpu for p in parts),
     )
 
 
@@ -482,6 +508,10 @@ async def bench(url: str, args: argparse.Namespace) -> int:
         ("", ""),
         *tally_rows("direct", direct),
         ("direct: SQL statements per attempt", f"{statements / max(direct.attempts, 1):.1f}"),
+        (
+            "direct: PostgreSQL backend CPU ms per attempt",
+            f"{measured.backend_cpu / max(direct.attempts, 1) * 1000:.1f}",
+        ),
         ("direct: commit (seat lock within) p50 ms", ms(percentile(holds, 50))),
         ("direct: commit (seat lock within) p99 ms", ms(percentile(holds, 99))),
         ("direct: 1 / mean commit (per session)", rate(len(holds), sum(holds))),

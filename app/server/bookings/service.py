@@ -134,31 +134,58 @@ def new_booking(
 ) -> Booking:
     """A booking of ``slot`` at ``price``, dated in the venue's time zone; ``fields`` add
     status, source, contact and the rest that differ between desk and online bookings."""
-    zone = ZoneInfo(venue.timezone)
-    local_start, local_end = slot.starts_at.astimezone(zone), slot.ends_at.astimezone(zone)
     return Booking(
-        organization_id=organization_id,
-        venue_id=venue.id,
-        activity_id=activity.id,
-        session_id=slot.id,
-        booking_date=local_start.date(),
-        start_time=local_start.time().replace(tzinfo=None),
-        end_time=local_end.time().replace(tzinfo=None),
-        party_size=price.adult_count + price.child_count,
-        adult_count=price.adult_count,
-        child_count=price.child_count,
-        guests_arrived=0,
-        currency=price.currency,
-        adult_unit_amount=price.adult_unit_amount,
-        child_unit_amount=price.child_unit_amount,
-        subtotal_amount=price.subtotal_amount,
-        discount_amount=price.discount_amount,
-        total_amount=price.total_amount,
-        amount_paid=0,
-        refunded_amount=0,
-        notes="",
+        **booking_values(
+            organization_id,
+            slot_id=slot.id,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            activity_id=activity.id,
+            venue_id=venue.id,
+            timezone=venue.timezone,
+            price=price,
+        ),
         **fields,
     )
+
+
+def booking_values(
+    organization_id: uuid.UUID,
+    *,
+    slot_id: uuid.UUID,
+    starts_at: datetime,
+    ends_at: datetime,
+    activity_id: uuid.UUID,
+    venue_id: uuid.UUID,
+    timezone: str,
+    price: Quote,
+) -> dict[str, Any]:
+    """The columns every new booking shares: its session, dated in the venue's ``timezone``,
+    and its price, with nothing paid, refunded or arrived yet."""
+    zone = ZoneInfo(timezone)
+    local_start, local_end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    return {
+        "organization_id": organization_id,
+        "venue_id": venue_id,
+        "activity_id": activity_id,
+        "session_id": slot_id,
+        "booking_date": local_start.date(),
+        "start_time": local_start.time().replace(tzinfo=None),
+        "end_time": local_end.time().replace(tzinfo=None),
+        "party_size": price.adult_count + price.child_count,
+        "adult_count": price.adult_count,
+        "child_count": price.child_count,
+        "guests_arrived": 0,
+        "currency": price.currency,
+        "adult_unit_amount": price.adult_unit_amount,
+        "child_unit_amount": price.child_unit_amount,
+        "subtotal_amount": price.subtotal_amount,
+        "discount_amount": price.discount_amount,
+        "total_amount": price.total_amount,
+        "amount_paid": 0,
+        "refunded_amount": 0,
+        "notes": "",
+    }
 
 
 async def promo_for(

@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Insert, Table, bindparam, func, inspect, literal, select, update
+from sqlalchemy import Insert, Row, Table, bindparam, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.domain.booking_numbers import new_booking_number
 from app.domain.lifecycle import BookingStatus, PaymentStatus, local_today
@@ -27,8 +27,8 @@ from app.domain.pricing import Promo, Quote, application_fee, quote
 from app.server.bookings.events import Actor
 from app.server.bookings.service import (
     NUMBER_ATTEMPTS,
+    booking_values,
     check_party,
-    new_booking,
     promo_for,
     seats_left_refusal,
     seats_refusal,
@@ -57,22 +57,35 @@ STRIPE_MIN_SESSION_SECONDS = 30 * 60 + 60
 SEATS_GONE_SQLSTATE = "BK001"  # raised by the commit trigger of migration 0008
 CUSTOMER = Actor("customer", None, "Customer (online)")
 # Built once (with a bound session id): building a four-table select per checkout costs
-# about as much CPU as running it.
+# about as much CPU as running it. Plain columns, not entities: a checkout reads a few
+# fields once, and loading four ORM objects into the identity map cost ~0.2 ms of CPU more.
+# ``capacity`` is the session's, so the row reads as the session and as the activity for
+# ``check_party`` and ``seats_refusal``.
 _SESSION_FOR_HOLD = (
     select(
-        ActivitySession,
-        Activity,
-        Venue,
-        Organization,
+        ActivitySession.id,
+        ActivitySession.starts_at,
+        ActivitySession.ends_at,
+        ActivitySession.capacity,
+        ActivitySession.reserved,
+        ActivitySession.status,
+        Activity.id.label("activity_id"),
+        Activity.name,
+        Activity.active,
+        Activity.min_adults,
+        Activity.adult_price,
+        Activity.child_price,
+        Activity.currency,
+        Venue.id.label("venue_id"),
+        Venue.timezone,
+        Organization.stripe_account_id,
+        Organization.platform_fee_bps,
         func.set_config("app.seats_at_commit", "on", True),
     )
     .join(Activity, Activity.id == ActivitySession.activity_id)
     .join(Venue, Venue.id == Activity.venue_id)
     .join(Organization, Organization.id == ActivitySession.organization_id)
     .where(ActivitySession.id == bindparam("session_id"))
-)
-_BOOKING_FIELDS = tuple(
-    attr.key for attr in inspect(Booking).column_attrs if attr.key == attr.columns[0].key
 )
 
 
@@ -107,11 +120,45 @@ class CheckoutStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldBooking:
+    """The booking a hold wrote, as the payment page and the widget's answer read it."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    venue_id: uuid.UUID
+    activity_id: uuid.UUID
+    session_id: uuid.UUID
+    booking_number: str
+    status: str
+    party_size: int
+    adult_count: int
+    child_count: int
+    currency: str
+    subtotal_amount: int
+    discount_amount: int
+    total_amount: int
+    promo_code: str | None
+    special_requests: str
+    contact_name: str
+    contact_email: str | None
+    contact_phone: str | None
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Payee:
+    """Who the payment goes to: the organization's connected Stripe account and its fee."""
+
+    stripe_account_id: str | None
+    platform_fee_bps: int
+
+
+@dataclass(frozen=True, slots=True)
 class Hold:
     """A pending booking holding its seats, with what the payment page needs."""
 
-    booking: Booking
-    organization: Organization
+    booking: HeldBooking
+    organization: Payee
     activity_name: str
     price: Quote
     starts_local: datetime
@@ -179,7 +226,9 @@ def seats_gone_refusal(exc: DBAPIError) -> Conflict | None:
     return seats_left_refusal(status, int(left) if left.isdigit() else 0)
 
 
-def _started(booking: Booking, session_id: str | None, url: str | None = None) -> CheckoutStarted:
+def _started(
+    booking: HeldBooking, session_id: str | None, url: str | None = None
+) -> CheckoutStarted:
     return CheckoutStarted(
         booking_id=booking.id,
         booking_number=booking.booking_number,
@@ -205,59 +254,87 @@ async def reserve_hold(
 
     Two statements on the hot path of a popular session: one reads the session with its
     activity, venue and organization (and asks for the seats to be taken at commit), one
-    writes the booking with its ``created`` event.
+    writes the booking with its ``created`` event. Both go through the transaction's Core
+    connection: nothing of the hold needs the ORM's unit of work.
     """
-    slot, activity, venue, organization = await _load_for_hold(session, req.session_id)
-    if not activity.active:
-        raise Invalid(f"{activity.name} is not open for booking.", code="activity_closed")
-    if slot.starts_at <= now:
+    conn = await session.connection()
+    row = await _load_for_hold(conn, req.session_id)
+    if not row.active:
+        raise Invalid(f"{row.name} is not open for booking.", code="activity_closed")
+    if row.starts_at <= now:
         raise Invalid("This session has already started; choose a later one.", code="session_past")
+    # The row carries the activity's and the session's fields these checks read.
+    slot, activity = cast(ActivitySession, row), cast(Activity, row)
     party = check_party(activity, slot, req.adult_count, req.child_count)
-    if slot.status != "open" or slot.reserved + party > slot.capacity:
+    if row.status != "open" or row.reserved + party > row.capacity:
         raise seats_refusal(slot)  # already full when we looked: no need to queue for the lock
 
-    promo = await _claim_promo(session, req.promo_code, activity.currency, now)
+    promo = await _claim_promo(session, req.promo_code, row.currency, now)
     price = quote(
         req.adult_count,
         req.child_count,
-        activity.adult_price,
-        activity.child_price,
-        activity.currency,
+        row.adult_price,
+        row.child_price,
+        row.currency,
         promo,
     )
     free = price.total_amount == 0
-    booking = new_booking(
-        organization_id,
-        slot,
-        activity,
-        venue,
-        price,
-        status=(BookingStatus.CONFIRMED if free else BookingStatus.PENDING_PAYMENT).value,
-        payment_status=(PaymentStatus.PAID if free else PaymentStatus.UNPAID).value,
-        source="widget",
-        promo_code=promo.code if promo else None,
-        special_requests=req.special_requests,
-        contact_name=req.name,
-        contact_email=req.email,
-        contact_phone=req.phone,
-        expires_at=None if free else now + timedelta(minutes=hold_minutes),
-        confirmed_at=now if free else None,
-        created_at=now,
-        id=uuid.uuid4(),
-        version=1,
-    )
-    await _insert_hold(session, booking, _created_message(booking, promo), promo)
+    values = _booking_values(organization_id, row, price, req, promo, now, hold_minutes)
+    await _insert_hold(conn, values, _created_message(values, promo), promo)
     if free:
         # The customer is attached at once: that needs the booking as a persistent row.
-        booking = await session.get_one(Booking, booking.id)
-        await attach_customer(session, booking, local_today(venue.timezone, now), venue.timezone)
-    starts_local = slot.starts_at.astimezone(ZoneInfo(venue.timezone))
-    return Hold(booking, organization, activity.name, price, starts_local)
+        booking = await session.get_one(Booking, values["id"])
+        await attach_customer(session, booking, local_today(row.timezone, now), row.timezone)
+    held = HeldBooking(**{name: values[name] for name in _HELD_FIELDS})
+    starts_local = row.starts_at.astimezone(ZoneInfo(row.timezone))
+    payee = Payee(row.stripe_account_id, row.platform_fee_bps)
+    return Hold(held, payee, row.name, price, starts_local)
 
 
-async def _load_for_hold(
-    session: AsyncSession, session_id: uuid.UUID
-) -> tuple[ActivitySession, Activity, Venue, Organization]:
+_HELD_FIELDS = tuple(HeldBooking.__dataclass_fields__)
+
+
+def _booking_values(
+    organization_id: uuid.UUID,
+    row: Row[Any],
+    price: Quote,
+    req: CheckoutRequest,
+    promo: Promo | None,
+    now: datetime,
+    hold_minutes: int,
+) -> dict[str, Any]:
+    """The new online booking's columns: pending payment for the hold time, or confirmed
+    if free. A dict, not an ORM object: the booking is written by one Core statement."""
+    free = price.total_amount == 0
+    return {
+        "id": uuid.uuid4(),
+        "booking_number": new_booking_number(),
+        **booking_values(
+            organization_id,
+            slot_id=row.id,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            activity_id=row.activity_id,
+            venue_id=row.venue_id,
+            timezone=row.timezone,
+            price=price,
+        ),
+        "status": (BookingStatus.CONFIRMED if free else BookingStatus.PENDING_PAYMENT).value,
+        "payment_status": (PaymentStatus.PAID if free else PaymentStatus.UNPAID).value,
+        "source": "widget",
+        "promo_code": promo.code if promo else None,
+        "special_requests": req.special_requests,
+        "contact_name": req.name,
+        "contact_email": req.email,
+        "contact_phone": req.phone,
+        "expires_at": None if free else now + timedelta(minutes=hold_minutes),
+        "confirmed_at": now if free else None,
+        "created_at": now,
+        "version": 1,
+    }
+
+
+async def _load_for_hold(conn: AsyncConnection, session_id: uuid.UUID) -> Row[Any]:
     """The session, its activity, venue and organization, in one statement.
 
     The same statement asks PostgreSQL to take the seats as this transaction commits
@@ -265,10 +342,10 @@ async def _load_for_hold(
     of one popular session do not queue behind each other's round trips. A refusal rolls
     the transaction back, setting and all. See ``seats_gone_refusal``.
     """
-    row = (await session.execute(_SESSION_FOR_HOLD, {"session_id": session_id})).first()
+    row = (await conn.execute(_SESSION_FOR_HOLD, {"session_id": session_id})).first()
     if row is None:
         raise NotFound("No such session.")
-    return row[0], row[1], row[2], row[3]
+    return cast(Row[Any], row)
 
 
 @functools.cache
@@ -306,33 +383,37 @@ def _hold_statement(fields: tuple[str, ...]) -> Insert:
 
 
 async def _insert_hold(
-    session: AsyncSession, booking: Booking, message: str, promo: Promo | None
+    conn: AsyncConnection, values: dict[str, Any], message: str, promo: Promo | None
 ) -> None:
     """Write the booking and its event, drawing another number on the (rare) collision.
 
     ``ON CONFLICT DO NOTHING`` instead of a savepoint per attempt: a collision inserts
-    nothing and the statement is simply sent again with a fresh number.
+    nothing and the statement is simply sent again with a fresh number (``values`` keeps
+    the number that went in).
     """
-    booking.booking_number = new_booking_number()
-    values = {key: booking.__dict__[key] for key in _BOOKING_FIELDS if key in booking.__dict__}
     statement = _hold_statement(tuple(values))
-    values["event_message"] = message
-    values["event_data"] = {"promo_code": promo.code} if promo else {}
+    params = {
+        **values,
+        "event_message": message,
+        "event_data": {"promo_code": promo.code} if promo else {},
+    }
     for _ in range(NUMBER_ATTEMPTS):
-        if await session.scalar(statement, values) is not None:
+        if await conn.scalar(statement, params) is not None:
+            values["booking_number"] = params["booking_number"]
             return
-        booking.booking_number = values["booking_number"] = new_booking_number()
+        params["booking_number"] = new_booking_number()
     raise Conflict("Could not allocate a booking number; please try again.")  # pragma: no cover
 
 
-def _created_message(booking: Booking, promo: Promo | None) -> str:
+def _created_message(values: dict[str, Any], promo: Promo | None) -> str:
+    currency = values["currency"]
     message = (
-        f"Booked online for {booking.party_size} ({booking.adult_count} adults, "
-        f"{booking.child_count} children), "
-        f"{format_amount(booking.total_amount, booking.currency)}"
+        f"Booked online for {values['party_size']} ({values['adult_count']} adults, "
+        f"{values['child_count']} children), "
+        f"{format_amount(values['total_amount'], currency)}"
     )
     if promo:
-        off = format_amount(booking.discount_amount, booking.currency)
+        off = format_amount(values["discount_amount"], currency)
         message += f" after {off} off with {promo.code}"
     return message + "."
 
@@ -345,7 +426,7 @@ async def _claim_promo(
 
 
 def checkout_metadata(
-    booking: Booking, organization: Organization, starts_local: datetime
+    booking: Booking | HeldBooking, organization: Organization | Payee, starts_local: datetime
 ) -> dict[str, str]:
     """The seed's CheckoutMetadata, plus our booking's id and number; Stripe wants strings."""
     metadata = {
@@ -393,8 +474,8 @@ def _session_params(
 
 
 def session_params(
-    booking: Booking,
-    organization: Organization,
+    booking: Booking | HeldBooking,
+    organization: Organization | Payee,
     activity_name: str,
     starts_local: datetime,
     *,
