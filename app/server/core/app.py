@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -138,6 +139,10 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         app.state.db, app.state.gateway, app.state.jobs = db, gateway, jobs
         await jobs.start()
         app.state.notifier = await ChangeNotifier.started(database_url)
+        # What startup built lives as long as the process: out of the collector's sight,
+        # a full collection no longer walks its ~135,000 objects (a 60 ms pause, more on
+        # a busy machine, that stalled every request in flight during a webhook burst).
+        gc.freeze()
         try:
             yield
         finally:

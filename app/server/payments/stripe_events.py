@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,6 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, text, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.server.core.db import Database, set_organization
@@ -64,32 +64,44 @@ groups of event ids (events about one booking are processed together)."""
 INBOX_BATCH = 100
 
 
-def _row(event: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": event["id"],
-        "type": event["type"],
-        "account": event.get("account"),
-        "payload": event,
-        "stripe_created_at": datetime.fromtimestamp(int(event["created"]), UTC),
-        "attempts": 0,
-    }
+# One statement of fixed shape for any number of events (arrays, not a VALUES row each,
+# which SQLAlchemy would compile anew for every batch size); the payload goes in as the
+# JSON text Stripe sent, not decoded and encoded again.
+_STORE_EVENTS = text("""
+    INSERT INTO stripe_events (id, type, account, payload, stripe_created_at, attempts)
+    SELECT e.id, e.type, e.account, CAST(e.payload AS jsonb), e.created, 0
+      FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[]), CAST(:accounts AS text[]),
+                  CAST(:payloads AS text[]), CAST(:created AS timestamptz[]))
+           AS e(id, type, account, payload, created)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+""")
 
 
 async def store_events(
-    db: Database, events: list[dict[str, Any]], queue_processing: QueueProcessing
+    db: Database,
+    events: list[tuple[dict[str, Any], str]],
+    queue_processing: QueueProcessing,
 ) -> set[str]:
-    """Keep verified events and queue the processing of the new ones, in one transaction;
-    the ids stored now (the others were already there: redeliveries)."""
+    """Keep verified events (each with the JSON text it came as) and queue the processing
+    of the new ones, in one transaction; the ids stored now (the others were already
+    there: redeliveries)."""
     async with db.system() as session:
         stored = await session.scalars(
-            insert(StripeEvent)
-            .values([_row(event) for event in events])
-            .on_conflict_do_nothing(index_elements=[StripeEvent.id])
-            .returning(StripeEvent.id)
+            _STORE_EVENTS,
+            {
+                "ids": [event["id"] for event, _ in events],
+                "types": [event["type"] for event, _ in events],
+                "accounts": [event.get("account") for event, _ in events],
+                "payloads": [payload for _, payload in events],
+                "created": [
+                    datetime.fromtimestamp(int(event["created"]), UTC) for event, _ in events
+                ],
+            },
         )
         new = set(stored.all())
         if new:
-            groups = about_one_booking([event for event in events if event["id"] in new])
+            groups = about_one_booking([event for event, _ in events if event["id"] in new])
             await queue_processing(session, groups)
     return new
 
@@ -115,16 +127,17 @@ def _named_booking(event: dict[str, Any]) -> uuid.UUID | None:
 
 
 async def store_event(db: Database, event: dict[str, Any]) -> bool:
-    """Keep a verified event (its processing is queued by the caller); False when it was
-    already stored (a redelivery)."""
-    async with db.anonymous() as session:
-        stored = await session.scalar(
-            insert(StripeEvent)
-            .values(_row(event))
-            .on_conflict_do_nothing(index_elements=[StripeEvent.id])
-            .returning(StripeEvent.id)
-        )
-    return stored is not None
+    """Keep one verified event without queueing its processing (the caller processes it);
+    False when it was already stored (a redelivery)."""
+
+    async def queue_nothing(_session: AsyncSession, _groups: list[list[str]]) -> None:
+        return None
+
+    return event["id"] in await store_events(db, [(event, json.dumps(event))], queue_nothing)
+
+
+_Delivery = tuple[dict[str, Any], str, "asyncio.Future[bool]"]
+"""A delivery waiting to be stored: the event, its JSON text, and the answer it awaits."""
 
 
 class EventInbox:
@@ -141,13 +154,14 @@ class EventInbox:
     def __init__(self, db: Database, queue_processing: QueueProcessing) -> None:
         self._db = db
         self._queue_processing = queue_processing
-        self._waiting: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
+        self._waiting: list[_Delivery] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def put(self, event: dict[str, Any]) -> bool:
-        """Store a verified event with its job; False when it was already stored."""
+    async def put(self, event: dict[str, Any], payload: str | None = None) -> bool:
+        """Store a verified event (``payload``: the JSON text it came as) with its job;
+        False when it was already stored."""
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append((event, done))
+        self._waiting.append((event, payload or json.dumps(event), done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())
         return await done
@@ -165,15 +179,15 @@ class EventInbox:
                     with contextlib.suppress(Exception):  # each delivery has its own error
                         await self._store([one])
 
-    async def _store(self, batch: list[tuple[dict[str, Any], asyncio.Future[bool]]]) -> None:
-        unique = list({event["id"]: event for event, _ in reversed(batch)}.values())
+    async def _store(self, batch: list[_Delivery]) -> None:
+        unique = list({e["id"]: (e, text) for e, text, _ in reversed(batch)}.values())
         try:
             stored = await store_events(self._db, unique, self._queue_processing)
         except Exception as exc:
             if len(batch) == 1:
-                _settle(batch[0][1], exc)
+                _settle(batch[0][2], exc)
             raise
-        for event, done in batch:
+        for event, _, done in batch:
             _settle(done, event["id"] in stored)
             stored.discard(event["id"])  # a second copy in the same batch is a redelivery
 

@@ -100,5 +100,5 @@ async def stripe_webhook(request: Request) -> Response:
         return JSONResponse(error_body("malformed_event", "The event is not a Stripe event."), 400)
     if not is_handled(event_type):
         return Response(NOT_HANDLED, media_type="application/json")
-    await _inbox(request.app).put(event)
+    await _inbox(request.app).put(event, payload)
     return Response(HANDLED, media_type="application/json")

@@ -22,7 +22,13 @@ from app.server.db.models import (
     Payment,
     StripeEvent,
 )
-from app.server.jobs import PROCESS_STRIPE_EVENTS, JobRunner, build_queue, defer_stripe_events_in
+from app.server.jobs import (
+    PROCESS_STRIPE_EVENTS,
+    JobRunner,
+    build_queue,
+    defer_stripe_events_in,
+    job_chunks,
+)
 from app.server.payments import checkout
 from app.server.payments.checkout import CheckoutRequest, reserve_hold
 from app.server.payments.stripe_events import (
@@ -303,3 +309,21 @@ async def test_a_booking_number_already_taken_is_drawn_again(db, org, monkeypatc
         )
     assert sorted(numbers) == sorted([taken, "BK-FRESH2-NMBR"])
     assert created == 1
+
+
+@pytest.mark.parametrize(
+    ("sizes", "jobs"),
+    [
+        ([2] * 11, [8, 8, 6]),  # 22 events: three even jobs, not 10, 10 and 2
+        ([1] + [2] * 10, [7, 8, 6]),
+        ([2] * 5, [10]),
+        ([1], [1]),
+    ],
+)
+def test_a_burst_is_queued_in_even_jobs_that_never_split_a_booking(sizes, jobs):
+    groups = [[f"evt_{n}_{i}" for i in range(size)] for n, size in enumerate(sizes)]
+
+    chunks = job_chunks(groups)
+
+    assert [sum(len(group) for group in chunk) for chunk in chunks] == jobs
+    assert [group for chunk in chunks for group in chunk] == groups
