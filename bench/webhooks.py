@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import gc
 import json
 import multiprocessing
 import os
@@ -447,6 +448,7 @@ def work_process(
             event.listen(engine.sync_engine, "after_cursor_execute", count)
         runner = JobRunner(build_queue(db, None, pool_size=workers), run_worker=False)
         await runner.start()
+        gc.freeze()  # as the service does once started (app.server.core.app)
         try:
             await asyncio.to_thread(_barrier.wait)
             begun, cpu = time.perf_counter(), time.process_time()

@@ -385,6 +385,15 @@ async def _apply_groups(
     return {event_id: applied if event_id in done else "duplicate" for event_id in ids}
 
 
+# The booking's organization, and the transaction scoped to it in the same statement (the
+# role is the app's since the transaction began: see ``set_organization``). The previous
+# group's rows were written before (row-level security checks writes against the scope).
+_SCOPE_TO_OWNER = text("""
+    SELECT organization_id, set_config('app.org_id', CAST(organization_id AS text), true)
+      FROM app_booking_owner(:booking_id)
+""")
+
+
 async def _apply_group(
     session: AsyncSession, gateway: StripeGateway | None, rows: list[Any], now: datetime
 ) -> uuid.UUID:
@@ -393,16 +402,11 @@ async def _apply_group(
     named = {f.booking_id if f else None for f in facts}
     if len(named) != 1 or None in named:
         raise _CannotGoTogether
-    first = facts[0]
-    assert first is not None
-    target = await _locate(session, first, None)
-    if target is None:
+    booking_id = facts[0].booking_id if facts[0] else None
+    owner = (await session.execute(_SCOPE_TO_OWNER, {"booking_id": booking_id})).first()
+    if owner is None:
         raise _CannotGoTogether
-    organization_id, booking_id = target
-    # Rows of the previous booking are written under its own organization before the
-    # scope moves on (row-level security checks every write against the current one).
-    await session.flush()
-    await set_organization(session, organization_id)
+    organization_id = owner.organization_id
     row = (await session.execute(_LOCKED_BOOKING, {"booking_id": booking_id})).first()
     if row is None:  # pragma: no cover - located above under the same organization
         raise _CannotGoTogether
