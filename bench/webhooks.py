@@ -8,7 +8,9 @@ then ``checkout.session.completed``), shaped like the payloads the Stripe emulat
 delivers and signed like Stripe signs them.
 
 Phase 1 (accept): C clients post them from a child process; accepted/s and the ack
-latency, after the events of ``--warmup`` bookings (posted first, not timed).
+latency, after the events of ``--warmup`` bookings (posted first, not timed, and again as
+redeliveries over each batch's own connections: the latency is that of a steady stream,
+not of C connections opened at the same instant).
 ``--clients 50,20,10`` repeats it with fresh bookings for each client count.
 Phase 2 (process): the job workers of the service processes (one per ``--service-workers``,
 as each ``server`` process runs one) run the Stripe-event jobs until none is left;
@@ -288,8 +290,12 @@ class Posted:
     server_cpu: float = 0.0
 
 
-def post_all(base: str, bodies: list[bytes], secret: str, clients: int) -> Posted:
-    """Post every body, signed at send time, from ``clients`` concurrent clients.
+def post_all(
+    base: str, bodies: list[bytes], secret: str, clients: int, warm: list[bytes] | None = None
+) -> Posted:
+    """Post every body, signed at send time, from ``clients`` concurrent clients; ``warm``
+    first, untimed, over the same connections (the figures are then those of a steady
+    stream, not of fifty connections opened at the same instant).
 
     aiohttp rather than httpx: the load generator shares the machine with the service, and
     aiohttp spends a third of httpx's CPU per request.
@@ -333,6 +339,11 @@ def post_all(base: str, bodies: list[bytes], secret: str, clients: int) -> Poste
                 for body in queue:
                     await deliver(body)
 
+            if warm:
+                queue = iter(warm)
+                await asyncio.gather(*(client() for _ in range(clients)))
+                latencies.clear()
+                queue = iter(bodies)
             begun, cpu = time.perf_counter(), time.process_time()
             await asyncio.gather(*(client() for _ in range(clients)))
             elapsed, cpu = time.perf_counter() - begun, time.process_time() - cpu
@@ -501,9 +512,11 @@ def accept_phase(
             pool.submit(time.sleep, 0).result()  # the child is up before the clock starts
             if warmup:
                 pool.submit(post_all, base, warmup, secret, args.clients[0]).result()
+            # Each batch opens its connections with the warm-up's events again: Stripe
+            # delivering them a second time, answered and not stored twice.
             for bodies, clients in zip(batches, args.clients, strict=True):
                 cpu = process_tree_cpu(pid)
-                result = pool.submit(post_all, base, bodies, secret, clients).result()
+                result = pool.submit(post_all, base, bodies, secret, clients, warmup).result()
                 result.server_cpu = process_tree_cpu(pid) - cpu
                 posted.append(result)
     return posted
