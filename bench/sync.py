@@ -142,14 +142,15 @@ async def scans(checkin: CheckInService, identity: Identity, numbers: list[str])
     return latencies
 
 
-async def searches(bookings: BookingsService) -> list[float]:
-    """The Bookings page's first page for every prefix of the search words, all dates."""
+async def searches(bookings: BookingsService) -> list[tuple[str, float]]:
+    """The Bookings page's first page for every prefix of the search words, all dates:
+    (what the box held, seconds) for each keystroke."""
     latencies = []
     for word in SEARCHES:
         for end in range(1, len(word) + 1):
             started = time.perf_counter()
             await bookings.page(BookingFilter(q=word[:end]))
-            latencies.append(time.perf_counter() - started)
+            latencies.append((word[:end], time.perf_counter() - started))
     return latencies
 
 
@@ -239,7 +240,9 @@ async def measure(base: str, password: str, url: str, work: Path) -> tuple[list[
     door.start()
     bookings = BookingsService(client, door, identity)
     scan_latencies = await scans(CheckInService(bookings, door, identity), identity, numbers)
-    search_latencies = await searches(bookings)
+    keystrokes = await searches(bookings)
+    search_latencies = [seconds for _, seconds in keystrokes]
+    slowest = sorted(keystrokes, key=lambda k: k[1], reverse=True)[:3]
     await door.stop()
 
     db = Database(url, pool_size=2)
@@ -276,6 +279,7 @@ async def measure(base: str, password: str, url: str, work: Path) -> tuple[list[
          ms(percentile(search_latencies, 50))),
         ("search keystroke → rows, p95 (ms) (target ≤ 30)",
          ms(percentile(search_latencies, 95))),
+        ("  slowest (ms)", ", ".join(f"{t!r} {seconds * 1000:.0f}" for t, seconds in slowest)),
         ("", ""),
         (f"{REPLAYED:,} queued actions replayed after reconnect (s) (target ≤ 3)",
          f"{replay_seconds:.2f}"),
