@@ -6,7 +6,7 @@ import functools
 import uuid
 from collections.abc import Sequence
 from datetime import date
-from typing import cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam, func, update
@@ -15,10 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
 from app.domain.lifecycle import BookingStatus
-from app.domain.segmentation import BookingFact, analyse
+from app.domain.segmentation import BookingFact, CustomerAnalytics, Segment, analyse
 from app.server.core.errors import Conflict, Invalid, NotFound
 from app.server.customers import repository
 from app.server.db.models import Booking, Customer
+
+NO_HISTORY = CustomerAnalytics(0, 0, 0, 0, None, None, None, Segment.NEW)
+"""A customer's figures before any booking."""
 
 
 @functools.cache
@@ -28,19 +31,17 @@ def _insert_customer() -> ReturningInsert[Customer]:
     Built once: constructing the statement per payment costs more CPU than running it.
     """
     table = cast(Table, Customer.__table__)
-    given = ("organization_id", "email", "first_name", "last_name", "phone", "created_via")
+    given = (
+        "organization_id", "email", "first_name", "last_name", "phone", "created_via",
+        *ANALYTICS_FIELDS,
+    )  # fmt: skip
     return (
         insert(Customer)
         .values(
             {
                 **{name: bindparam(name, type_=table.c[name].type) for name in given},
-                "segment": "new",
                 "status": "active",
                 "notes": "",
-                "total_bookings": 0,
-                "total_spent": 0,
-                "average_booking_value": 0,
-                "lifetime_value": 0,
             }
         )
         .on_conflict_do_nothing(
@@ -83,8 +84,10 @@ async def find_or_add(
     last_name: str,
     phone: str | None,
     created_via: str,
+    figures: CustomerAnalytics = NO_HISTORY,
 ) -> tuple[Customer, bool]:
-    """``find_or_create``, also telling whether the customer was created just now.
+    """``find_or_create``, also telling whether the customer was created just now (with
+    ``figures``: what their bookings will say once the caller's change is written).
 
     Either way the row is this transaction's to change: a new row is invisible to others
     until commit, an existing one is locked.
@@ -98,6 +101,7 @@ async def find_or_add(
             "last_name": last_name,
             "phone": phone,
             "created_via": created_via,
+            **_analytics_values(figures),
         },
     )
     if created is not None:
@@ -132,37 +136,38 @@ async def refresh_analytics(
     zone = ZoneInfo(timezone)
     if all_bookings is None:
         all_bookings = await repository.bookings_of(session, customer_id)
-    facts = [
-        BookingFact(
-            booked_on=b.created_at.astimezone(zone).date(),
-            visit_date=b.booking_date,
-            amount_paid=b.amount_paid - b.refunded_amount,
-            status=BookingStatus(b.status),
-        )
-        for b in all_bookings
-    ]
-    figures = analyse(facts, today)
-    customer.total_bookings = figures.total_bookings
-    customer.total_spent = figures.total_spent
-    customer.average_booking_value = figures.average_booking_value
-    customer.lifetime_value = figures.lifetime_value
-    customer.first_booking_date = figures.first_booking_date
-    customer.last_booking_date = figures.last_booking_date
-    customer.last_activity_date = figures.last_activity_date
-    customer.segment = figures.segment.value
+    figures = analyse([booking_fact(b, zone) for b in all_bookings], today)
+    # Unchanged values are no change to the ORM: a customer created with the right
+    # figures is not written again.
+    for name, value in _analytics_values(figures).items():
+        setattr(customer, name, value)
     return customer
 
 
-ANALYTICS_FIELDS = (
-    "total_bookings",
-    "total_spent",
-    "average_booking_value",
-    "lifetime_value",
-    "first_booking_date",
-    "last_booking_date",
-    "last_activity_date",
-    "segment",
-)
+def booking_fact(booking: Booking, zone: ZoneInfo) -> BookingFact:
+    """What segmentation reads of one booking (its venue's ``zone`` dates it)."""
+    return BookingFact(
+        booked_on=booking.created_at.astimezone(zone).date(),
+        visit_date=booking.booking_date,
+        amount_paid=booking.amount_paid - booking.refunded_amount,
+        status=BookingStatus(booking.status),
+    )
+
+
+def _analytics_values(figures: CustomerAnalytics) -> dict[str, Any]:
+    return {
+        "total_bookings": figures.total_bookings,
+        "total_spent": figures.total_spent,
+        "average_booking_value": figures.average_booking_value,
+        "lifetime_value": figures.lifetime_value,
+        "first_booking_date": figures.first_booking_date,
+        "last_booking_date": figures.last_booking_date,
+        "last_activity_date": figures.last_activity_date,
+        "segment": figures.segment.value,
+    }
+
+
+ANALYTICS_FIELDS = tuple(_analytics_values(NO_HISTORY))
 
 
 async def refresh_all_analytics(session: AsyncSession, today: date, timezone: str) -> int:

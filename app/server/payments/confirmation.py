@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import uuid
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -23,6 +25,7 @@ from app.domain.lifecycle import (
     local_today,
 )
 from app.domain.money import format_amount
+from app.domain.segmentation import CustomerAnalytics, analyse
 from app.server.bookings import repository as bookings
 from app.server.bookings.events import Actor, record_event
 from app.server.bookings.service import venue_timezone
@@ -225,7 +228,23 @@ async def _paid(
         payment.status = "succeeded"
     current = BookingStatus(booking.status)
     timezone = timezone or await venue_timezone(session, booking)
-    customer, created = await _find_customer(session, booking)
+    today = local_today(timezone, now)
+    figures = customers.NO_HISTORY
+    if current is BookingStatus.PENDING_PAYMENT and new:
+        # A customer made now is written with the figures this confirmation gives them,
+        # so refreshing them below changes nothing and the row is not written twice.
+        about_to_be = customers.booking_fact(booking, ZoneInfo(timezone))
+        figures = analyse(
+            [
+                replace(
+                    about_to_be,
+                    amount_paid=about_to_be.amount_paid + payment.amount,
+                    status=BookingStatus.CONFIRMED,
+                )
+            ],
+            today,
+        )
+    customer, created = await _find_customer(session, booking, figures)
     if customer is not None:
         changes["customer_id"] = customer.id
     amount = format_amount(payment.amount, payment.currency)
@@ -257,7 +276,7 @@ async def _paid(
         await customers.refresh_analytics(
             session,
             customer.id,
-            local_today(timezone, now),
+            today,
             timezone,
             locked=customer,
             all_bookings=[booking] if created else None,
@@ -270,9 +289,11 @@ def _set(booking: Booking, changes: dict[str, Any]) -> None:
         setattr(booking, name, value)
 
 
-async def _find_customer(session: AsyncSession, booking: Booking) -> tuple[Customer | None, bool]:
-    """The booking's customer (found or created from its contact), locked; and whether it
-    was created just now. The caller links it to the booking."""
+async def _find_customer(
+    session: AsyncSession, booking: Booking, figures: CustomerAnalytics
+) -> tuple[Customer | None, bool]:
+    """The booking's customer (found or created from its contact, with ``figures``),
+    locked; and whether it was created just now. The caller links it to the booking."""
     if booking.customer_id is not None:
         return await customers_repository.get(session, booking.customer_id, lock=True), False
     if not booking.contact_email:
@@ -286,6 +307,7 @@ async def _find_customer(session: AsyncSession, booking: Booking) -> tuple[Custo
         last_name=last,
         phone=booking.contact_phone,
         created_via="booking_widget",
+        figures=figures,
     )
     return customer, created
 
