@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -89,29 +88,9 @@ def build_queue(
 
     @queue.task(name=PROCESS_STRIPE_EVENTS, queue=STRIPE_QUEUE, retry=STRIPE_EVENT_RETRY)
     async def process_stripe_events(groups: list[list[str]]) -> dict[str, int]:
-        """Events stored together (groups about one booking): all in one transaction; when
-        they cannot go together, each group in its own, and a group that cannot either, one
-        event at a time. If any failed the job is retried, which finds the others already
-        processed."""
-        outcomes: Counter[str] = Counter()
-        failure: Exception | None = None
-        together = await stripe_events.process_groups(db, gateway, groups)
-        for group in groups if together is None else []:
-            alone = None
-            if len(groups) > 1:
-                alone = await stripe_events.process_groups(db, gateway, [group])
-            if alone is not None:
-                outcomes.update(alone.values())
-                continue
-            for event_id in group:
-                try:
-                    outcomes[await stripe_events.process_event(db, gateway, event_id)] += 1
-                except Exception as exc:
-                    await stripe_events.record_failure(db, event_id, exc)
-                    outcomes["failed"] += 1
-                    failure = failure or exc
-        if together is not None:
-            outcomes.update(together.values())
+        """Events stored together (groups about one booking); if any failed the job is
+        retried, which finds the others already processed."""
+        outcomes, failure = await stripe_events.process_batch(db, gateway, groups)
         if outcomes["applied_with_messages"]:
             await _send_soon(queue)
         if failure is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -93,9 +93,27 @@ async def insert_with_number(session: AsyncSession, booking: Booking) -> None:
     raise Conflict("Could not allocate a booking number; please try again.")  # pragma: no cover
 
 
-def check_party(
-    activity: Activity, slot: ActivitySession, adult_count: int, child_count: int
-) -> int:
+class PartyRules(Protocol):
+    """What ``check_party`` reads of an activity (an ORM row or a plain row)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def min_adults(self) -> int: ...
+
+
+class Seats(Protocol):
+    """What the seat checks read of a session (an ORM row or a plain row)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def capacity(self) -> int: ...
+    @property
+    def reserved(self) -> int: ...
+
+
+def check_party(activity: PartyRules, slot: Seats, adult_count: int, child_count: int) -> int:
     """The party size, or a clear refusal when the activity or the session cannot take it."""
     party = adult_count + child_count
     if adult_count < activity.min_adults:
@@ -108,7 +126,7 @@ def check_party(
     return party
 
 
-def seats_refusal(slot: ActivitySession) -> Conflict:
+def seats_refusal(slot: Seats) -> Conflict:
     """Why a session could not give the seats asked for: closed, or how many are left."""
     return seats_left_refusal(slot.status, max(slot.capacity - slot.reserved, 0))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Sequence
-from datetime import date
-from typing import Any, cast
+from datetime import date, datetime
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam, func, update
@@ -144,7 +144,22 @@ async def refresh_analytics(
     return customer
 
 
-def booking_fact(booking: Booking, zone: ZoneInfo) -> BookingFact:
+class Booked(Protocol):
+    """What segmentation reads of a booking (an ORM row or a plain row)."""
+
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def booking_date(self) -> date: ...
+    @property
+    def amount_paid(self) -> int: ...
+    @property
+    def refunded_amount(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+
+
+def booking_fact(booking: Booked, zone: ZoneInfo) -> BookingFact:
     """What segmentation reads of one booking (its venue's ``zone`` dates it)."""
     return BookingFact(
         booked_on=booking.created_at.astimezone(zone).date(),
@@ -180,27 +195,10 @@ async def refresh_all_analytics(session: AsyncSession, today: date, timezone: st
     zone = ZoneInfo(timezone)
     facts: dict[uuid.UUID, list[BookingFact]] = {}
     for b in await repository.all_booking_facts(session):
-        facts.setdefault(b.customer_id, []).append(
-            BookingFact(
-                booked_on=b.created_at.astimezone(zone).date(),
-                visit_date=b.booking_date,
-                amount_paid=b.amount_paid - b.refunded_amount,
-                status=BookingStatus(b.status),
-            )
-        )
+        facts.setdefault(b.customer_id, []).append(booking_fact(b, zone))
     changed = []
     for customer in await repository.active_records(session):
-        figures = analyse(facts.get(customer.id, []), today)
-        values = {
-            "total_bookings": figures.total_bookings,
-            "total_spent": figures.total_spent,
-            "average_booking_value": figures.average_booking_value,
-            "lifetime_value": figures.lifetime_value,
-            "first_booking_date": figures.first_booking_date,
-            "last_booking_date": figures.last_booking_date,
-            "last_activity_date": figures.last_activity_date,
-            "segment": figures.segment.value,
-        }
+        values = _analytics_values(analyse(facts.get(customer.id, []), today))
         if any(getattr(customer, name) != values[name] for name in ANALYTICS_FIELDS):
             changed.append({"id": customer.id, **values})
     if changed:

@@ -264,10 +264,9 @@ async def reserve_hold(
     if row.starts_at <= now:
         raise Invalid("This session has already started; choose a later one.", code="session_past")
     # The row carries the activity's and the session's fields these checks read.
-    slot, activity = cast(ActivitySession, row), cast(Activity, row)
-    party = check_party(activity, slot, req.adult_count, req.child_count)
+    party = check_party(row, row, req.adult_count, req.child_count)
     if row.status != "open" or row.reserved + party > row.capacity:
-        raise seats_refusal(slot)  # already full when we looked: no need to queue for the lock
+        raise seats_refusal(row)  # already full when we looked: no need to queue for the lock
 
     promo = await _claim_promo(session, req.promo_code, row.currency, now)
     price = quote(

@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -323,6 +324,32 @@ async def _mark(
             "note": note,
         },
     )
+
+
+async def process_batch(
+    db: Database, gateway: StripeGateway | None, groups: list[list[str]]
+) -> tuple[Counter[str], Exception | None]:
+    """Apply a job's events: all in one transaction; when they cannot go together, each
+    group in its own; and a group that cannot either, one event at a time (a failure is
+    recorded on its event). How many events had each outcome, and the first failure."""
+    together = await process_groups(db, gateway, groups)
+    if together is not None:
+        return Counter(together.values()), None
+    outcomes: Counter[str] = Counter()
+    failure: Exception | None = None
+    for group in groups:
+        alone = await process_groups(db, gateway, [group]) if len(groups) > 1 else None
+        if alone is not None:
+            outcomes.update(alone.values())
+            continue
+        for event_id in group:
+            try:
+                outcomes[await process_event(db, gateway, event_id)] += 1
+            except Exception as exc:
+                await record_failure(db, event_id, exc)
+                outcomes["failed"] += 1
+                failure = failure or exc
+    return outcomes, failure
 
 
 async def process_groups(
